@@ -1,0 +1,38 @@
+# Everything a fresh machine needs: `make demo` and `make test` create .venv and install into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test test-slow lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+# A real sweep on an embedded local Ray; results/demo is the demo's own and is replaced.
+demo: $(STAMP)
+	rm -rf results/demo
+	$(BIN)/caviar run examples/demo.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check caviar tests benchmarks examples
+	$(BIN)/ruff format --check caviar tests benchmarks examples
+	$(BIN)/mypy
+
+# Unit tests in parallel; tests that need Ray share one local Ray per pytest process.
+test: lint
+	$(BIN)/python -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadgroup
+
+# The cases too slow for CI's budget.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,16 @@
+"""caviar: caviar-mode hyperparameter sweeps on Ray Tune, every result in Parquet.
+
+>>> import caviar
+>>> trials = caviar.read_trials("results/demo")     # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from caviar.results.readers import read_curves, read_trials
+
+try:
+    __version__ = version("caviar-sweep")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+__all__ = ["__version__", "read_curves", "read_trials"]

@@ -1,0 +1,236 @@
+"""The ``caviar`` command.
+
+Exit codes: 0 done, 1 the sweep itself failed, 2 bad input (one line on stderr, nothing written),
+130 interrupted (Ctrl-C; ``caviar resume`` continues).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from caviar.errors import SpecError
+
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Caviar-mode hyperparameter sweeps: many models in parallel, every result in Parquet.",
+)
+out = Console()
+
+
+class BadInput(Exception):
+    """Raised inside commands for input errors found after parsing."""
+
+
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray to use: 'auto' (a `ray start` cluster), ray://HOST:10001; default: an embedded Ray.",
+    ),
+]
+
+
+@app.command()
+def run(
+    spec_path: Annotated[str, typer.Argument(metavar="SPEC", help="Sweep spec (YAML).")],
+    address: AddressOption = None,
+    storage: Annotated[str | None, typer.Option(help="Override the spec's storage.")] = None,
+    name: Annotated[str | None, typer.Option(help="Override the spec's name.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a spec key: --set search.num_samples=8."),
+    ] = None,
+    num_cpus: Annotated[int | None, typer.Option(help="CPUs of the embedded Ray.")] = None,
+) -> None:
+    """Run a sweep."""
+    from caviar.cluster.connect import connected
+    from caviar.orchestrator.run import prepare, run_sweep
+    from caviar.orchestrator.spec import load_spec
+
+    overrides = list(set_ or [])
+    if storage is not None:
+        overrides.append(f"storage={storage}")
+    if name is not None:
+        overrides.append(f"name={name}")
+    spec = load_spec(spec_path, overrides)
+    prepare(spec)  # every check that needs no Ray, before Ray starts
+    out.print(f"caviar: sweep [bold]{spec.name}[/] -> {spec.sweep_uri}")
+    with connected(address, num_cpus):
+        outcome = run_sweep(spec)
+    _summarize(outcome.sweep_uri, spec.metric, spec.mode)
+    _exit_for(outcome)
+
+
+@app.command()
+def resume(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    address: AddressOption = None,
+) -> None:
+    """Continue an interrupted sweep; trials that finished are not run again."""
+    from caviar.cluster.connect import connected
+    from caviar.orchestrator.run import resume_sweep
+    from caviar.results.store import SPEC_FILE, SweepStore
+
+    if not SweepStore.at(sweep_dir).exists(SPEC_FILE):
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
+    with connected(address):
+        outcome = resume_sweep(sweep_dir)
+    import yaml
+
+    raw = yaml.safe_load(SweepStore.at(sweep_dir).read_text(SPEC_FILE))
+    _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"))
+    _exit_for(outcome)
+
+
+@app.command()
+def show(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    top: Annotated[int, typer.Option(help="How many of the best trials to list.")] = 10,
+) -> None:
+    """Print a sweep's spec and its best trials."""
+    import yaml
+
+    from caviar.results.store import SPEC_FILE, SweepStore
+
+    store = SweepStore.at(sweep_dir)
+    if not store.exists(SPEC_FILE):
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
+    text = store.read_text(SPEC_FILE)
+    out.print(text.rstrip())
+    raw = yaml.safe_load(text)
+    _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"), top)
+
+
+@app.command(name="ls")
+def list_sweeps(storage: Annotated[str, typer.Argument(metavar="STORAGE")] = "results") -> None:
+    """List the sweeps under a storage root."""
+    import yaml
+
+    from caviar.results.readers import read_trials, sweep_dirs
+    from caviar.results.store import SPEC_FILE, SweepStore
+
+    try:
+        dirs = sweep_dirs(storage)
+    except FileNotFoundError as error:
+        raise SpecError("STORAGE", str(error)) from None
+    table = Table("sweep", "trials", "status", "best", "started")
+    for directory in dirs:
+        raw = yaml.safe_load(SweepStore.at(directory).read_text(SPEC_FILE))
+        trials = read_trials(directory)
+        best_column = f"best_{raw['metric']}"
+        best = "-"
+        if best_column in trials and trials[best_column].notna().any():
+            values = trials[best_column].dropna()
+            best = f"{raw['metric']} {(values.min() if raw.get('mode', 'min') == 'min' else values.max()):.4g}"
+        counts = trials["status"].value_counts().to_dict() if len(trials) else {}
+        started = (
+            str(trials["started_at"].min())[:19] if "started_at" in trials and len(trials) else "-"
+        )
+        status = ", ".join(f"{n} {str(s).lower()}" for s, n in sorted(counts.items()))
+        table.add_row(directory.rsplit("/", 1)[-1], str(len(trials)), status, best, started)
+    out.print(table)
+
+
+def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
+    from caviar.results.readers import read_trials
+
+    trials = read_trials(sweep_uri)
+    best_column = f"best_{metric}"
+    if len(trials) == 0 or best_column not in trials:
+        out.print("caviar: no results were reported")
+        return
+    ranked = trials.sort_values(best_column, ascending=(mode == "min"), na_position="last")
+    params = _searched_params(sweep_uri)
+    params = [p for p in params if p in trials.columns] + ["iterations"]
+    table = Table(
+        title=f"best {min(top, len(ranked))} of {len(trials)} trials by {metric} ({mode})"
+    )
+    for column in ["trial_id", best_column, *params]:
+        table.add_column(column, overflow="fold")
+    for _, row in ranked.head(top).iterrows():
+        table.add_row(*(_cell(row[c]) for c in ["trial_id", best_column, *params]))
+    out.print(table)
+    stopped = int(trials["stopped_early"].fillna(False).sum()) if "stopped_early" in trials else 0
+    out.print(
+        f"{len(trials)} trials, {stopped} stopped early. Results (Parquet):\n"
+        f"  trials: {sweep_uri.rstrip('/')}/trials.parquet\n"
+        f"  curves: {sweep_uri.rstrip('/')}/curves/\n"
+        f"  in Python: caviar.read_trials({sweep_uri!r}), caviar.read_curves({sweep_uri!r})"
+    )
+
+
+def _searched_params(sweep_uri: str) -> list[str]:
+    """The hyperparameters that vary between trials, in the order of the spec's space."""
+    import yaml
+
+    from caviar.results.store import SPEC_FILE, SweepStore
+    from caviar.search_spaces import Space
+
+    raw = yaml.safe_load(SweepStore.at(sweep_uri).read_text(SPEC_FILE))
+    return list(Space.from_dict(raw.get("space") or {}).searched)
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return "-" if text in ("<NA>", "nan") else text
+
+
+def _exit_for(outcome: object) -> None:
+    from caviar.orchestrator.run import SweepOutcome
+
+    assert isinstance(outcome, SweepOutcome)
+    if outcome.interrupted:
+        print(
+            f"caviar: sweep interrupted; continue it with `caviar resume {outcome.sweep_uri}`",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if outcome.trials and outcome.errors == outcome.trials:
+        print(
+            f"caviar: every trial failed; see the error column of {outcome.sweep_uri}/trials.parquet",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_FAILED)
+    if outcome.errors:
+        print(
+            f"caviar: {outcome.errors} of {outcome.trials} trials failed (error column in trials.parquet)",
+            file=sys.stderr,
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line messages and exit 2 for bad input, never a traceback for it."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args or ["--help"], standalone_mode=False)
+    except SpecError as error:
+        print(f"caviar: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    except typer.Exit as error:
+        sys.exit(error.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        print("caviar: interrupted; continue with `caviar resume SWEEP_DIR`", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.TyperException as error:  # usage errors: unknown option, missing argument
+        text = error.format_message() if hasattr(error, "format_message") else str(error)
+        print(f"caviar: error: {' '.join(text.split())}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Connecting to Ray: an embedded local Ray by default, or an existing cluster by address.
+
+``address=None`` (and no RAY_ADDRESS in the environment) starts a Ray inside this process that stops
+with it. ``"auto"`` joins the cluster that ``ray start --head`` started on this machine;
+``ray://HOST:10001`` or ``HOST:6379`` join a remote one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from caviar.errors import SpecError
+
+
+def runtime_env() -> dict[str, object]:
+    """Let workers import the user's modules the way the driver does (from the current directory)."""
+    paths = [os.getcwd(), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}}
+
+
+@contextmanager
+def connected(address: str | None = None, num_cpus: int | None = None) -> Iterator[None]:
+    """Connect to Ray for the duration of the block; an embedded Ray is shut down after it."""
+    import ray
+
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if ray.is_initialized():
+        yield
+        return
+    try:
+        if address is None:
+            ray.init(
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+                runtime_env=runtime_env(),
+            )
+        else:
+            ray.init(
+                address=address,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+                runtime_env=runtime_env(),
+            )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SpecError("--address", f"cannot connect to Ray at {address!r}: {reason}") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        sys.stdout.flush()

@@ -1,0 +1,100 @@
+"""Live progress of a sweep: a rich bar on a terminal, a plain line now and then otherwise."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+from ray.tune import Callback
+from ray.tune.experiment import Trial
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class ProgressCallback(Callback):  # type: ignore[misc]
+    """Counts trials done/running and the best metric so far, for the person watching."""
+
+    def __init__(self, total: int, metric: str, mode: str, console: Console | None = None) -> None:
+        self.total = total
+        self.metric = metric
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.best = math.nan
+        self.done = 0
+        self.errors = 0
+        self._running: set[str] = set()
+        self._console = console
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._last_line = 0.0
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The tuner is pickled for resume; a live terminal display is not part of that state.
+        return {**self.__dict__, "_progress": None, "_task": None, "_console": None}
+
+    def setup(self, *args: Any, **info: Any) -> None:
+        console = self._console or Console(stderr=True)
+        if console.is_terminal:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} trials"),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            )
+            self._task = self._progress.add_task("sweep", total=self.total, status="")
+            self._progress.start()
+
+    def on_trial_start(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self._running.add(trial.trial_id)
+        self._show()
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
+    ) -> None:
+        value = result.get(self.metric)
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return
+        if math.isnan(self.best) or self.sign * value < self.sign * self.best:
+            self.best = float(value)
+            self._show()
+
+    def on_trial_complete(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self._finish(trial)
+
+    def on_trial_error(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.errors += 1
+        self._finish(trial)
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        self._show(force=True)
+        if self._progress is not None:
+            self._progress.stop()
+
+    def _finish(self, trial: Trial) -> None:
+        self._running.discard(trial.trial_id)
+        self.done += 1
+        self._show()
+
+    def status(self) -> str:
+        best = "-" if math.isnan(self.best) else f"{self.best:.4g}"
+        errors = f", {self.errors} failed" if self.errors else ""
+        return f"{len(self._running)} running{errors}, best {self.metric} {best}"
+
+    def _show(self, force: bool = False) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=self.done, status=self.status())
+            return
+        now = time.monotonic()
+        if force or now - self._last_line > 10:
+            self._last_line = now
+            print(f"caviar: {self.done}/{self.total} trials done, {self.status()}", file=sys.stderr)

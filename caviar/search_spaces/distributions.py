@@ -1,0 +1,407 @@
+"""Distributions of single hyperparameters, each on the scale the practice calls for.
+
+Every distribution is a frozen dataclass, checked once at construction (``ValueError`` naming the
+distribution and the bad value, like Optuna's ``optuna/distributions.py``). Bounds are inclusive at
+both ends: ``[low, high]``.
+
+Each distribution has a *warped unit-interval form*: ``from_unit`` maps ``u`` in ``[0, 1]`` onto the
+distribution so that uniform ``u`` gives the intended scale (log for ``loguniform``, log of ``1 - x``
+for ``reverse_loguniform``); ``to_unit`` is its inverse. Sampling, zooming and the conversions to other
+libraries all work in that space, so they cannot disagree about the scale.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+Scalar: TypeAlias = bool | int | float | str
+RNGLike: TypeAlias = int | np.random.Generator | None
+FloatScale: TypeAlias = Literal["linear", "log", "reverse_log"]
+ValueType: TypeAlias = Literal["float", "int", "str", "bool", "mixed"]
+
+
+def as_generator(rng: RNGLike) -> np.random.Generator:
+    """An int seed, a Generator or None (fresh entropy) as a numpy Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(rng)
+
+
+def _number(value: float) -> str:
+    """A float as the shortest text that parses back to the same value."""
+    return repr(value)
+
+
+def _value_type(values: Sequence[Scalar]) -> ValueType:
+    kinds = {type(v) for v in values}
+    if kinds == {bool}:
+        return "bool"
+    if kinds == {str}:
+        return "str"
+    if kinds <= {int}:
+        return "int"
+    if kinds <= {int, float}:
+        return "float"
+    return "mixed"
+
+
+class Distribution(ABC):
+    """One hyperparameter's distribution, with a warped unit-interval form."""
+
+    name: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def value_type(self) -> ValueType:
+        """The type of the values drawn: the column type of this parameter in Parquet."""
+
+    @abstractmethod
+    def from_unit(self, u: npt.ArrayLike) -> np.ndarray:
+        """Map points of [0, 1] onto values; uniform points give this distribution."""
+
+    @abstractmethod
+    def to_unit(self, x: npt.ArrayLike) -> np.ndarray:
+        """Inverse of ``from_unit``: the point of [0, 1] whose image is ``x``."""
+
+    @abstractmethod
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one this distribution can produce."""
+
+    def sample(self, n: int, rng: RNGLike = None) -> np.ndarray:
+        """Draw ``n`` independent values as a numpy array."""
+        if n < 0:
+            raise ValueError(f"{self!r}.sample: n must be >= 0, got {n}")
+        return self.from_unit(as_generator(rng).random(n))
+
+    def sample_one(self, rng: RNGLike = None) -> Scalar:
+        """Draw one value as a plain Python scalar."""
+        return to_python(self.sample(1, rng)[0])
+
+
+def _points(u: npt.ArrayLike) -> np.ndarray:
+    """Points of the unit interval as a float array, clipped into [0, 1]."""
+    return np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+
+
+def to_python(value: Any) -> Scalar:
+    """A numpy scalar as the equivalent plain Python scalar (YAML, JSON and Ray want those)."""
+    if isinstance(value, np.generic):
+        return value.item()  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, repr=False)
+class Float(Distribution):
+    """A real number in [low, high] on a linear, log, or log-of-(1 - x) scale, optionally on a step grid."""
+
+    low: float
+    high: float
+    scale: FloatScale = "linear"
+    step: float | None = None
+
+    name: ClassVar[str] = "float"
+
+    def __post_init__(self) -> None:
+        label = self.label
+        low, high = self.low, self.high
+        for bound, value in (("low", low), ("high", high)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{label}: {bound} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"{label}: {bound} must be finite, got {value!r}")
+        object.__setattr__(self, "low", float(low))
+        object.__setattr__(self, "high", float(high))
+        if self.scale not in ("linear", "log", "reverse_log"):
+            raise ValueError(f"{label}: unknown scale {self.scale!r}")
+        if low > high:
+            raise ValueError(f"{label}: low must be <= high, got low={low}, high={high}")
+        if self.scale == "log" and low <= 0:
+            raise ValueError(f"{label}: low must be > 0, got {low}")
+        if self.scale == "reverse_log" and not (low >= 0 and high < 1):
+            raise ValueError(
+                f"{label}: bounds must lie in [0, 1) since 1 - x is log-scaled, "
+                f"got low={low}, high={high}"
+            )
+        if self.step is not None:
+            if isinstance(self.step, bool) or not isinstance(self.step, int | float):
+                raise ValueError(f"{label}: step must be a number, got {self.step!r}")
+            if not (self.step > 0 and math.isfinite(self.step)):
+                raise ValueError(f"{label}: step must be > 0, got {self.step}")
+            object.__setattr__(self, "step", float(self.step))
+            if self.scale == "reverse_log":
+                raise ValueError(f"{label}: step is not supported on a reverse_log scale")
+
+    @property
+    def label(self) -> str:
+        return {"linear": "uniform", "log": "loguniform", "reverse_log": "reverse_loguniform"}[
+            self.scale
+        ]
+
+    @property
+    def value_type(self) -> ValueType:
+        return "float"
+
+    def _warp(self, x: np.ndarray) -> np.ndarray:
+        if self.scale == "log":
+            return np.log(x)
+        if self.scale == "reverse_log":
+            return np.log1p(-x)
+        return x
+
+    def _unwarp(self, z: np.ndarray) -> np.ndarray:
+        if self.scale == "log":
+            return np.exp(z)
+        if self.scale == "reverse_log":
+            return -np.expm1(z)
+        return z
+
+    def from_unit(self, unit: npt.ArrayLike) -> np.ndarray:
+        u = _points(unit)
+        lo, hi = self._warp(np.array([self.low, self.high]))
+        x = self._unwarp(lo + u * (hi - lo))
+        if self.step is not None:
+            x = self.low + np.round((x - self.low) / self.step) * self.step
+            x = np.where(x > self.high + 1e-12 * abs(self.high), x - self.step, x)
+        return np.clip(x, self.low, self.high)
+
+    def to_unit(self, value: npt.ArrayLike) -> np.ndarray:
+        x = np.clip(np.asarray(value, dtype=float), self.low, self.high)
+        lo, hi = self._warp(np.array([self.low, self.high]))
+        if hi == lo:
+            return np.zeros_like(x)
+        return np.clip((self._warp(x) - lo) / (hi - lo), 0.0, 1.0)
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            return False
+        return bool(self.low <= float(value) <= self.high)
+
+    def __repr__(self) -> str:
+        args = f"{_number(self.low)}, {_number(self.high)}"
+        if self.step is not None:
+            args += f", step={_number(self.step)}"
+        return f"{self.label}({args})"
+
+
+@dataclass(frozen=True, repr=False)
+class Integer(Distribution):
+    """An integer in [low, high] (both included), on a step grid or a log scale.
+
+    On a log scale each value ``k`` is drawn with probability proportional to
+    ``log(k + 0.5) - log(k - 0.5)``: the range is widened by 0.5 at both ends, sampled in log space
+    and rounded, so the top value is drawn as often as its log-width implies (STYLE.md, lesson 3).
+    """
+
+    low: int
+    high: int
+    step: int = 1
+    log: bool = False
+
+    name: ClassVar[str] = "integer"
+
+    def __post_init__(self) -> None:
+        for bound, value in (("low", self.low), ("high", self.high), ("step", self.step)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"integer: {bound} must be an integer, got {value!r}")
+            if not float(value).is_integer():
+                raise ValueError(f"integer: {bound} must be an integer, got {value!r}")
+        object.__setattr__(self, "low", int(self.low))
+        object.__setattr__(self, "high", int(self.high))
+        object.__setattr__(self, "step", int(self.step))
+        if self.low > self.high:
+            raise ValueError(f"integer: low must be <= high, got low={self.low}, high={self.high}")
+        if self.step < 1:
+            raise ValueError(f"integer: step must be >= 1, got {self.step}")
+        if (self.high - self.low) % self.step:
+            raise ValueError(
+                f"integer: high - low must be a multiple of step, "
+                f"got low={self.low}, high={self.high}, step={self.step}"
+            )
+        if self.log and self.low < 1:
+            raise ValueError(f"integer: low must be >= 1 on a log scale, got {self.low}")
+        if self.log and self.step != 1:
+            raise ValueError(f"integer: step must be 1 on a log scale, got {self.step}")
+
+    @property
+    def value_type(self) -> ValueType:
+        return "int"
+
+    @property
+    def size(self) -> int:
+        """How many values the distribution can take."""
+        return (self.high - self.low) // self.step + 1
+
+    def _log_edges(self) -> tuple[float, float]:
+        return math.log(self.low - 0.5), math.log(self.high + 0.5)
+
+    def from_unit(self, unit: npt.ArrayLike) -> np.ndarray:
+        u = _points(unit)
+        if self.log:
+            lo, hi = self._log_edges()
+            x = np.round(np.exp(lo + u * (hi - lo)))
+            return np.clip(x, self.low, self.high).astype(np.int64)
+        index = np.minimum(np.floor(u * self.size), self.size - 1)
+        return (self.low + index * self.step).astype(np.int64)
+
+    def to_unit(self, value: npt.ArrayLike) -> np.ndarray:
+        x = np.clip(np.asarray(value, dtype=float), self.low, self.high)
+        if self.log:
+            lo, hi = self._log_edges()
+            return np.asarray((np.log(x) - lo) / (hi - lo))
+        return np.asarray(((x - self.low) / self.step + 0.5) / self.size)
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            return False
+        return self.low <= int(value) <= self.high and (int(value) - self.low) % self.step == 0
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.step != 1:
+            extra += f", step={self.step}"
+        if self.log:
+            extra += ", log=True"
+        return f"integer({self.low}, {self.high}{extra})"
+
+
+def _check_values(label: str, values: Sequence[Any]) -> tuple[Scalar, ...]:
+    if len(values) == 0:
+        raise ValueError(f"{label}: needs at least one value, got none")
+    for value in values:
+        if not isinstance(value, bool | int | float | str):
+            raise ValueError(f"{label}: values must be numbers or strings, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{label}: values must be finite, got {value!r}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{label}: values must be distinct, got {list(values)!r}")
+    return tuple(values)
+
+
+@dataclass(frozen=True, repr=False)
+class Choice(Distribution):
+    """One of a few values, each equally likely (optimizer, activation, a set of batch sizes)."""
+
+    values: tuple[Scalar, ...]
+
+    name: ClassVar[str] = "choice"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", _check_values(self.name, self.values))
+        if self.value_type == "mixed":
+            raise ValueError(f"{self.name}: values must share one type, got {list(self.values)!r}")
+
+    @property
+    def value_type(self) -> ValueType:
+        return _value_type(self.values)
+
+    def from_unit(self, unit: npt.ArrayLike) -> np.ndarray:
+        u = _points(unit)
+        index = np.minimum(np.floor(u * len(self.values)), len(self.values) - 1).astype(int)
+        return np.asarray(self.values, dtype=object if self.value_type == "str" else None)[index]
+
+    def to_unit(self, x: npt.ArrayLike) -> np.ndarray:
+        index = [
+            self.values.index(to_python(v)) for v in np.atleast_1d(np.asarray(x, dtype=object))
+        ]
+        return (np.asarray(index, dtype=float) + 0.5) / len(self.values)
+
+    def contains(self, value: Any) -> bool:
+        value = to_python(value)
+        return any(type(value) is type(v) and value == v for v in self.values) or (
+            self.value_type == "float" and isinstance(value, int | float) and value in self.values
+        )
+
+    def __repr__(self) -> str:
+        return f"{self.name}({', '.join(repr(v) for v in self.values)})"
+
+
+@dataclass(frozen=True, repr=False)
+class Grid(Choice):
+    """Values that a grid search visits exhaustively; a random search draws among them."""
+
+    name: ClassVar[str] = "grid"
+
+
+@dataclass(frozen=True, repr=False)
+class Constant(Distribution):
+    """A fixed value: part of every trial's config, never searched."""
+
+    value: Scalar
+
+    name: ClassVar[str] = "constant"
+
+    def __post_init__(self) -> None:
+        _check_values(self.name, [self.value])
+
+    @property
+    def value_type(self) -> ValueType:
+        return _value_type([self.value])
+
+    def from_unit(self, u: npt.ArrayLike) -> np.ndarray:
+        n = np.asarray(u).shape
+        return np.full(n, self.value, dtype=object if isinstance(self.value, str) else None)
+
+    def to_unit(self, x: npt.ArrayLike) -> np.ndarray:
+        return np.full(np.asarray(x, dtype=object).shape, 0.5)
+
+    def contains(self, value: Any) -> bool:
+        return bool(to_python(value) == self.value)
+
+    def __repr__(self) -> str:
+        return f"constant({self.value!r})"
+
+
+# Factories: the names users write in Python and in YAML.
+
+
+def uniform(low: float, high: float, step: float | None = None) -> Float:
+    """Uniform on [low, high]; with ``step``, on the grid low, low + step, ... <= high."""
+    return Float(low, high, "linear", step)
+
+
+def loguniform(low: float, high: float, step: float | None = None) -> Float:
+    """log(x) uniform: every decade of [low, high] gets the same share of trials (learning rates)."""
+    return Float(low, high, "log", step)
+
+
+def reverse_loguniform(low: float, high: float) -> Float:
+    """log(1 - x) uniform: for momentum and Adam betas, where 0.99 -> 0.999 matters as 0.9 -> 0.99."""
+    return Float(low, high, "reverse_log")
+
+
+def integer(low: int, high: int, step: int = 1, log: bool = False) -> Integer:
+    """An integer in [low, high], both ends included."""
+    return Integer(low, high, step, log)
+
+
+def choice(*values: Scalar) -> Choice:
+    """One of ``values``, each equally likely."""
+    return Choice(tuple(values))
+
+
+def grid(*values: Scalar) -> Grid:
+    """Values crossed exhaustively by a grid search."""
+    return Grid(tuple(values))
+
+
+def constant(value: Scalar) -> Constant:
+    """A value every trial gets."""
+    return Constant(value)
+
+
+FACTORIES: dict[str, Any] = {
+    "uniform": uniform,
+    "loguniform": loguniform,
+    "reverse_loguniform": reverse_loguniform,
+    "integer": integer,
+    "choice": choice,
+    "grid": grid,
+    "constant": constant,
+}

@@ -1,0 +1,64 @@
+"""Turning ``function(config, ctx)`` into a Ray Tune function trainable, and finding the function.
+
+A trainable is named in the spec as ``mlp`` (built in) or ``package.module:function`` (the user's).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from caviar.trainables.context import TrialContext, worker_threads
+from caviar.trainables.data import DataSpec
+
+TrainFunction = Callable[[dict[str, Any], TrialContext], None]
+BUILTIN = "mlp"
+
+
+def resolve(name: str) -> TrainFunction:
+    """The function a spec's ``trainable:`` names; ValueError if it cannot be found or called."""
+    if name == BUILTIN:
+        from caviar.trainables.mlp import train_mlp
+
+        return train_mlp
+    module_name, sep, attribute = name.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(f"expected 'mlp' or 'package.module:function', got {name!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"cannot import module {module_name!r}: {error}") from None
+    function = getattr(module, attribute, None)
+    if function is None:
+        raise ValueError(f"module {module_name!r} has no attribute {attribute!r}")
+    if not callable(function):
+        raise ValueError(f"{name!r} is not callable")
+    try:
+        inspect.signature(function).bind({}, None)
+    except TypeError:
+        raise ValueError(f"{name!r} must take (config, ctx)") from None
+    except ValueError:
+        pass  # builtins without a signature: trust them
+    return function  # type: ignore[no-any-return]
+
+
+def as_tune_trainable(
+    name: str, data: DataSpec | None, cpus_per_trial: float
+) -> Callable[[dict[str, Any]], None]:
+    """A Ray Tune function trainable that runs the named function with a fresh ``TrialContext``.
+
+    The function is looked up by name inside the worker, so user code is imported where it runs.
+    """
+
+    def run_trial(config: dict[str, Any]) -> None:
+        torch.set_num_threads(worker_threads(cpus_per_trial))
+        ctx = TrialContext(data)
+        resolve(name)(dict(config), ctx)
+        ctx.flush()
+
+    run_trial.__name__ = name.replace(".", "_").replace(":", "__")
+    return run_trial

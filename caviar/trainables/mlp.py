@@ -1,0 +1,272 @@
+"""The built-in ``mlp`` trainable: a PyTorch multi-layer perceptron whose usual knobs are config keys.
+
+Every key has the usual default, so a space sweeps only what it names. Seeded runs are reproducible
+on CPU: the model init, dropout and the batch order all come from the trial's ``seed``, and a
+checkpoint carries every RNG state, so a restored trial continues bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from caviar.trainables.context import TrialContext
+from caviar.trainables.data import Dataset
+
+DEFAULTS: dict[str, Any] = {
+    "lr": 1e-3,
+    "optimizer": "adam",  # sgd | adam | adamw | rmsprop | adagrad | adadelta
+    "momentum": 0.9,  # sgd and rmsprop
+    "nesterov": False,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "eps": 1e-8,
+    "weight_decay": 0.0,
+    "l1": 0.0,
+    "layers": 2,  # hidden layers
+    "hidden_units": 64,
+    "activation": "relu",
+    "dropout": 0.0,
+    "batch_norm": False,
+    "init": "default",  # default | kaiming | xavier | orthogonal
+    "batch_size": 64,
+    "epochs": 10,
+    "lr_schedule": "constant",  # constant | step | exponential | cosine
+    "lr_decay": 0.1,  # gamma of step (per lr_step_epochs) and exponential (per epoch ** 1/10)
+    "lr_step_epochs": 10,
+    "warmup_epochs": 0,
+    "grad_clip": 0.0,  # max gradient norm; 0 disables
+    "patience": 0,  # epochs without val improvement before stopping; 0 disables
+    "seed": 0,
+    "checkpoint_every": 1,
+}
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "elu": nn.ELU,
+    "selu": nn.SELU,
+    "silu": nn.SiLU,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+def with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with every missing knob at its default; unknown knobs are errors."""
+    unknown = set(config) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(
+            f"{sorted(unknown)[0]}: not a knob of the mlp trainable "
+            f"(known: {', '.join(sorted(DEFAULTS))})"
+        )
+    return {**DEFAULTS, **config}
+
+
+def build_model(config: Mapping[str, Any], n_inputs: int, n_outputs: int) -> nn.Sequential:
+    """Linear -> [BatchNorm] -> activation -> [Dropout], ``layers`` times, then a linear head."""
+    activation = ACTIVATIONS.get(config["activation"])
+    if activation is None:
+        raise ValueError(
+            f"activation: unknown {config['activation']!r} (known: {sorted(ACTIVATIONS)})"
+        )
+    modules: list[nn.Module] = []
+    width = n_inputs
+    for _ in range(int(config["layers"])):
+        modules.append(nn.Linear(width, int(config["hidden_units"])))
+        width = int(config["hidden_units"])
+        if config["batch_norm"]:
+            modules.append(nn.BatchNorm1d(width))
+        modules.append(activation())
+        if config["dropout"] > 0:
+            modules.append(nn.Dropout(float(config["dropout"])))
+    modules.append(nn.Linear(width, n_outputs))
+    model = nn.Sequential(*modules)
+    _initialize(model, str(config["init"]))
+    return model
+
+
+def _initialize(model: nn.Module, scheme: str) -> None:
+    inits = {
+        "kaiming": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
+        "xavier": nn.init.xavier_uniform_,
+        "orthogonal": nn.init.orthogonal_,
+    }
+    if scheme == "default":
+        return
+    if scheme not in inits:
+        raise ValueError(f"init: unknown {scheme!r} (known: default, {', '.join(inits)})")
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            inits[scheme](module.weight)
+            nn.init.zeros_(module.bias)
+
+
+def build_optimizer(config: Mapping[str, Any], params: Any) -> torch.optim.Optimizer:
+    """The optimizer named by ``config['optimizer']`` with its hyperparameters from the config."""
+    name, lr, wd = config["optimizer"], float(config["lr"]), float(config["weight_decay"])
+    if name == "sgd":
+        return torch.optim.SGD(
+            params,
+            lr=lr,
+            momentum=float(config["momentum"]),
+            nesterov=bool(config["nesterov"]) and config["momentum"] > 0,
+            weight_decay=wd,
+        )
+    betas = (float(config["beta1"]), float(config["beta2"]))
+    if name == "adam":
+        return torch.optim.Adam(
+            params, lr=lr, betas=betas, eps=float(config["eps"]), weight_decay=wd
+        )
+    if name == "adamw":
+        return torch.optim.AdamW(
+            params, lr=lr, betas=betas, eps=float(config["eps"]), weight_decay=wd
+        )
+    if name == "rmsprop":
+        return torch.optim.RMSprop(
+            params,
+            lr=lr,
+            momentum=float(config["momentum"]),
+            eps=float(config["eps"]),
+            weight_decay=wd,
+        )
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, eps=float(config["eps"]), weight_decay=wd)
+    if name == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr, eps=float(config["eps"]), weight_decay=wd)
+    raise ValueError(
+        f"optimizer: unknown {name!r} (known: sgd, adam, adamw, rmsprop, adagrad, adadelta)"
+    )
+
+
+def lr_factor(config: Mapping[str, Any], epoch: int) -> float:
+    """The multiplier of the base lr in ``epoch`` (0-based): warmup, then the schedule."""
+    warmup = int(config["warmup_epochs"])
+    if epoch < warmup:
+        return (epoch + 1) / (warmup + 1)
+    t = epoch - warmup
+    schedule = config["lr_schedule"]
+    if schedule == "constant":
+        return 1.0
+    if schedule == "step":
+        return float(config["lr_decay"]) ** (t // max(1, int(config["lr_step_epochs"])))
+    if schedule == "exponential":
+        return float(config["lr_decay"]) ** (t / 10)
+    if schedule == "cosine":
+        total = max(1, int(config["epochs"]) - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(t, total) / total))
+    raise ValueError(
+        f"lr_schedule: unknown {schedule!r} (known: constant, step, exponential, cosine)"
+    )
+
+
+def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
+    """Train an MLP on the sweep's data, reporting train/val loss and accuracy each epoch."""
+    cfg = with_defaults(config)
+    data = ctx.data
+    torch.manual_seed(int(cfg["seed"]))
+    n_outputs = data.n_classes if data.task == "classification" else 1
+    model = build_model(cfg, data.n_features, n_outputs)
+    optimizer = build_optimizer(cfg, model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(cfg, e))
+    batch_order = torch.Generator().manual_seed(int(cfg["seed"]) + 1)
+    best, since_best = math.inf, 0
+
+    state = ctx.restore()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        batch_order.set_state(state["batch_order"])
+        torch.set_rng_state(state["torch_rng"])
+        best, since_best = state["best"], state["since_best"]
+
+    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
+    loss_fn: nn.Module = nn.CrossEntropyLoss() if data.task == "classification" else nn.MSELoss()
+    batch_size = int(cfg["batch_size"])
+
+    for epoch in range(ctx.iteration, int(cfg["epochs"])):
+        started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        train_loss = _train_epoch(
+            model, optimizer, loss_fn, x_train, y_train, batch_size, batch_order, cfg
+        )
+        scheduler.step()
+        metrics = _evaluate(model, loss_fn, x_val, y_val, data)
+        metrics.update(train_loss=train_loss, lr=lr, epoch_time_s=time.perf_counter() - started)
+        if not (math.isfinite(train_loss) and math.isfinite(metrics["val_loss"])):
+            ctx.report(**metrics, diverged=True)
+            return
+        ctx.report(**metrics)
+        if metrics["val_loss"] < best:
+            best, since_best = metrics["val_loss"], 0
+        else:
+            since_best += 1
+        last = epoch + 1 == int(cfg["epochs"])
+        every = max(1, int(cfg["checkpoint_every"]))
+        if last or (epoch + 1) % every == 0:
+            ctx.checkpoint(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "batch_order": batch_order.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "best": best,
+                    "since_best": since_best,
+                }
+            )
+        if int(cfg["patience"]) and since_best >= int(cfg["patience"]):
+            return
+
+
+def _train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    cfg: Mapping[str, Any],
+) -> float:
+    model.train()
+    order = torch.randperm(len(x), generator=generator)
+    total, l1, clip = 0.0, float(cfg["l1"]), float(cfg["grad_clip"])
+    for start in range(0, len(x), batch_size):
+        index = order[start : start + batch_size]
+        if len(index) < 2 and cfg["batch_norm"]:
+            continue  # batch norm cannot train on a batch of one
+        optimizer.zero_grad(set_to_none=True)
+        output = model(x[index])
+        loss = loss_fn(
+            output.squeeze(-1) if output.shape[-1] == 1 and y.dtype.is_floating_point else output,
+            y[index],
+        )
+        if l1 > 0:
+            loss = loss + l1 * sum(p.abs().sum() for p in model.parameters())
+        loss.backward()
+        if clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        total += float(loss.detach()) * len(index)
+    return total / len(x)
+
+
+@torch.no_grad()
+def _evaluate(
+    model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor, data: Dataset
+) -> dict[str, Any]:
+    model.eval()
+    output = model(x)
+    if data.task == "classification":
+        accuracy = (output.argmax(dim=1) == y).float().mean().item()
+        return {"val_loss": float(loss_fn(output, y)), "val_accuracy": accuracy}
+    return {"val_loss": float(loss_fn(output.squeeze(-1), y))}

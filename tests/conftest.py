@@ -1,0 +1,66 @@
+"""Shared fixtures: one local Ray per pytest process, and small specs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Ray workers import caviar and the tests' trainables from the source tree.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[None]:
+    """One embedded Ray for every test of this process that needs one (mark: xdist_group('ray'))."""
+    import ray
+
+    from caviar.cluster.connect import runtime_env
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env())
+    yield
+    ray.shutdown()
+
+
+def small_spec(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """A sweep spec that runs in seconds: a tiny MLP on a tiny synthetic problem."""
+    spec: dict[str, Any] = {
+        "name": "small",
+        "trainable": "mlp",
+        "data": {"synthetic": "classification", "n_samples": 300, "n_features": 8, "n_classes": 3},
+        "metric": "val_loss",
+        "mode": "min",
+        "space": {
+            "lr": "loguniform(1e-3, 1e-1)",
+            "hidden_units": "integer(8, 16)",
+            "layers": 1,
+            "batch_size": 64,
+            "epochs": 4,
+        },
+        "search": {"algorithm": "random", "num_samples": 4},
+        "scheduler": {"name": "fifo"},
+        "seed": 0,
+        "storage": str(tmp_path / "results"),
+    }
+    spec.update(overrides)
+    return spec
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``caviar`` command as a user would, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "caviar.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
