@@ -66,7 +66,8 @@ def run(
     spec = load_spec(spec_path, overrides)
     prepare(spec)  # every check that needs no Ray, before Ray starts
     out.print(f"caviar: sweep [bold]{spec.name}[/] -> {spec.sweep_uri}")
-    with connected(address, num_cpus):
+    with connected(address, num_cpus) as description:
+        out.print(description)
         outcome = run_sweep(spec)
     _summarize(outcome.sweep_uri, spec.metric, spec.mode)
     _exit_for(outcome)
@@ -84,7 +85,8 @@ def resume(
 
     if not SweepStore.at(sweep_dir).exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
-    with connected(address):
+    with connected(address) as description:
+        out.print(description)
         outcome = resume_sweep(sweep_dir)
     import yaml
 

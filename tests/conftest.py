@@ -54,12 +54,13 @@ def small_spec(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 300
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the ``caviar`` command as a user would, in a fresh process."""
     return subprocess.run(
         [sys.executable, "-m", "caviar.cli", *args],
         cwd=cwd,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -23,17 +23,20 @@ def runtime_env() -> dict[str, object]:
 
 
 @contextmanager
-def connected(address: str | None = None, num_cpus: int | None = None) -> Iterator[None]:
-    """Connect to Ray for the duration of the block; an embedded Ray is shut down after it."""
+def connected(address: str | None = None, num_cpus: int | None = None) -> Iterator[str]:
+    """Connect to Ray for the duration of the block; an embedded Ray is shut down after it.
+
+    Yields a one-line description of the Ray in use, for the person watching.
+    """
     import ray
 
     address = address or os.environ.get("RAY_ADDRESS") or None
     if ray.is_initialized():
-        yield
+        yield "caviar: using the Ray this process is already connected to"
         return
     try:
         if address is None:
-            ray.init(
+            context = ray.init(
                 num_cpus=num_cpus,
                 include_dashboard=False,
                 log_to_driver=False,
@@ -41,7 +44,7 @@ def connected(address: str | None = None, num_cpus: int | None = None) -> Iterat
                 runtime_env=runtime_env(),
             )
         else:
-            ray.init(
+            context = ray.init(
                 address=address,
                 log_to_driver=False,
                 logging_level=logging.ERROR,
@@ -50,8 +53,14 @@ def connected(address: str | None = None, num_cpus: int | None = None) -> Iterat
     except (ConnectionError, RuntimeError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SpecError("--address", f"cannot connect to Ray at {address!r}: {reason}") from None
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    gcs = context.address_info.get("gcs_address", "?")
+    if address is None:
+        description = f"caviar: started an embedded Ray ({cpus} CPUs)"
+    else:
+        description = f"caviar: connected to the Ray cluster at {gcs} ({cpus} CPUs)"
     try:
-        yield
+        yield description
     finally:
         ray.shutdown()
         sys.stdout.flush()
