@@ -1,0 +1,274 @@
+"""The Ray Tune callback on the driver that lands every reported result in Parquet.
+
+Results are buffered and flushed as one curves part (plus a fresh trials.parquet) when the buffer is
+large or old, at the end of the sweep, and whenever Ray Tune snapshots its experiment state. The
+last trigger is what makes resume exactly-once: Tune calls ``get_state`` of its callbacks while it
+saves the snapshot that a resume restarts from, so every row up to any checkpoint that a resume
+can restore is on storage first; rows after it are replayed and the later part wins.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+from ray.tune import Callback
+from ray.tune.experiment import Trial
+
+from caviar.results.store import SweepStore, spec_metadata
+from caviar.results.tables import TIMESTAMP, build_table, param_types
+from caviar.search_spaces import Space
+
+# Keys Ray Tune adds to every result; everything else in a result is a user metric.
+RAY_RESULT_KEYS = frozenset(
+    {
+        "training_iteration",
+        "time_total_s",
+        "time_this_iter_s",
+        "time_since_restore",
+        "iterations_since_restore",
+        "timesteps_total",
+        "timesteps_since_restore",
+        "episodes_total",
+        "timestamp",
+        "date",
+        "pid",
+        "hostname",
+        "node_ip",
+        "config",
+        "checkpoint_dir_name",
+        "trial_id",
+        "experiment_id",
+        "experiment_tag",
+        "done",
+        "should_checkpoint",
+        "__duplicate__",
+        "__trial_info__",
+    }
+)
+
+
+def user_metrics(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The metrics the trainable reported, without Ray Tune's bookkeeping keys."""
+    return {
+        k: v
+        for k, v in result.items()
+        if k not in RAY_RESULT_KEYS and isinstance(v, bool | int | float | str)
+    }
+
+
+class TrialRecord:
+    """What the trials table says about one trial, updated as its results arrive."""
+
+    def __init__(self, trial_id: str, config: Mapping[str, Any]) -> None:
+        self.trial_id = trial_id
+        self.config = dict(config)
+        self.status = "PENDING"
+        self.metrics: dict[str, Any] = {}
+        self.best: float | None = None
+        self.iterations = 0
+        self.error: str | None = None
+        self.stopped_early = False
+        self.node_ip: str | None = None
+        self.started_at: datetime | None = None
+        self.ended_at: datetime | None = None
+
+    def row(self, metric: str) -> dict[str, Any]:
+        return {
+            "trial_id": self.trial_id,
+            "status": self.status,
+            **self.config,
+            **self.metrics,
+            f"best_{metric}": self.best,
+            "iterations": self.iterations,
+            "stopped_early": self.stopped_early,
+            "error": self.error,
+            "node_ip": self.node_ip,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+        }
+
+
+class ParquetResultsCallback(Callback):  # type: ignore[misc]
+    """Buffers results on the driver and flushes them to the sweep's Parquet files."""
+
+    def __init__(
+        self,
+        store: SweepStore,
+        space: Space,
+        metric: str,
+        mode: str,
+        spec_yaml: str,
+        version: str,
+        max_t: int | None = None,
+        flush_rows: int = 20_000,
+        flush_seconds: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.max_t = max_t
+        self.metric = metric
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self._metadata = spec_metadata(spec_yaml, version)
+        self._param_types = param_types(space)
+        self._metric_types: dict[str, pa.DataType] = {}
+        self._trial_types: dict[str, pa.DataType] = {}
+        self._buffer: dict[tuple[str, int], dict[str, Any]] = {}
+        self._records: dict[str, TrialRecord] = {}
+        self._dirty = False
+        self._last_flush = time.monotonic()
+        self._sequence = store.next_sequence()
+        self._load_existing_trials()
+
+    # Tune hooks
+
+    def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        record = self._record(trial)
+        record.status = "RUNNING"
+        record.started_at = record.started_at or _now()
+        self._dirty = True
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
+    ) -> None:
+        step = int(result["training_iteration"])
+        metrics = user_metrics(result)
+        self._buffer[(trial.trial_id, step)] = {
+            "trial_id": trial.trial_id,
+            "iteration": step,
+            **metrics,
+            "time_total_s": float(result.get("time_total_s", math.nan)),
+        }
+        record = self._record(trial)
+        record.status = "RUNNING"
+        record.iterations = step
+        record.metrics.update(metrics)
+        record.node_ip = result.get("node_ip", record.node_ip)
+        # Tune marks the result that a scheduler stopped the trial on with done=True before the
+        # callbacks see it; a trial that finishes by itself reports done=False last.
+        record.stopped_early = bool(result.get("done")) and (self.max_t is None or step < self.max_t)
+        value = metrics.get(self.metric)
+        if isinstance(value, int | float) and math.isfinite(value):
+            if record.best is None or self.sign * value < self.sign * record.best:
+                record.best = float(value)
+        self._dirty = True
+        if len(self._buffer) >= self.flush_rows or (
+            time.monotonic() - self._last_flush > self.flush_seconds
+        ):
+            self.flush()
+
+    def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        record = self._record(trial)
+        record.status = "TERMINATED"
+        record.ended_at = _now()
+        self._dirty = True
+
+    def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        record = self._record(trial)
+        record.status = "ERROR"
+        record.ended_at = _now()
+        record.error = _error_text(trial)
+        self._dirty = True
+        self.flush()
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        for trial in trials:
+            record = self._record(trial)
+            if trial.status in (Trial.TERMINATED, Trial.ERROR):
+                record.status = trial.status
+        self._dirty = True
+        self.flush()
+        self.store.compact()
+
+    def get_state(self) -> dict[str, Any] | None:
+        # Tune is saving the snapshot a resume restarts from: everything reported so far must be on
+        # storage before it (see the module docstring).
+        self.flush()
+        return None
+
+    # Writing
+
+    def flush(self) -> None:
+        """Write buffered rows as one curves part and rewrite trials.parquet."""
+        if self._buffer:
+            rows = list(self._buffer.values())
+            fixed = {"trial_id": pa.string(), "iteration": pa.int64()}
+            table = build_table(rows, fixed, self._metric_types, self._metadata)
+            self.store.append_curves(table, self._sequence)
+            self._sequence += 1
+            self._buffer.clear()
+            self._dirty = True
+        if self._dirty:
+            self.store.write_trials(self._trials_table())
+            self._dirty = False
+        self._last_flush = time.monotonic()
+
+    def _trials_table(self) -> pa.Table:
+        rows = [record.row(self.metric) for record in self._records.values()]
+        fixed: dict[str, pa.DataType] = {"trial_id": pa.string(), "status": pa.string()}
+        fixed.update(self._param_types)
+        fixed.setdefault("seed", pa.int64())
+        fixed.update(
+            {
+                f"best_{self.metric}": pa.float64(),
+                "iterations": pa.int64(),
+                "stopped_early": pa.bool_(),
+                "error": pa.string(),
+                "node_ip": pa.string(),
+                "started_at": TIMESTAMP,
+                "ended_at": TIMESTAMP,
+            }
+        )
+        return build_table(rows, fixed, self._trial_types, self._metadata)
+
+    def _record(self, trial: Trial) -> TrialRecord:
+        record = self._records.get(trial.trial_id)
+        if record is None:
+            record = self._records[trial.trial_id] = TrialRecord(trial.trial_id, trial.config)
+        return record
+
+    def _load_existing_trials(self) -> None:
+        """On resume, start from the trials table already on storage."""
+        table = self.store.read_trials()
+        if table is None:
+            return
+        fixed = {"trial_id", "status", "iterations", "stopped_early", "error", "node_ip"}
+        fixed |= {"started_at", "ended_at", f"best_{self.metric}"}
+        for row in table.to_pylist():
+            record = TrialRecord(row["trial_id"], {k: row[k] for k in self._param_types if row.get(k) is not None})
+            record.status = row["status"]
+            record.best = row.get(f"best_{self.metric}")
+            record.iterations = row.get("iterations") or 0
+            record.error = row.get("error")
+            record.stopped_early = bool(row.get("stopped_early"))
+            record.node_ip = row.get("node_ip")
+            record.started_at = row.get("started_at")
+            record.ended_at = row.get("ended_at")
+            record.metrics = {
+                k: v for k, v in row.items() if k not in fixed and k not in self._param_types
+            }
+            self._records[record.trial_id] = record
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _error_text(trial: Trial) -> str:
+    """The last line of the trial's traceback: the exception and its message."""
+    try:
+        text = trial.get_error()
+    except Exception:  # the error file may not be readable from here; the status still says ERROR
+        text = None
+    if not text:
+        return "the trial failed (no error text was recorded)"
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if ":" in line and not line.startswith("File "):
+            return line
+    return lines[-1]

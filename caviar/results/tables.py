@@ -1,0 +1,86 @@
+"""Typed Arrow tables from result rows: parameters typed by their distribution, metrics by their values.
+
+Numeric metrics are float64 (an int in one report and a float in the next must not split a column),
+booleans bool, text string. Hyperparameters take the type of their distribution (float64, int64,
+string, bool) and are null where a conditional parameter was absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from caviar.search_spaces import Space
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "str": pa.string(),
+    "bool": pa.bool_(),
+}
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+def value_type(values: Iterable[Any]) -> pa.DataType:
+    """The Arrow type for a column of metric values (nulls ignored)."""
+    kinds = {type(v) for v in values if v is not None}
+    if not kinds:
+        return pa.float64()
+    if kinds == {bool}:
+        return pa.bool_()
+    if kinds <= {int, float}:
+        return pa.float64()
+    return pa.string()
+
+
+def param_types(space: Space) -> dict[str, pa.DataType]:
+    """The Arrow type of each hyperparameter column, from its distribution."""
+    return {
+        name: ARROW_TYPES.get(space[name].value_type, pa.string()) for name in space
+    }
+
+
+def build_table(
+    rows: Sequence[Mapping[str, Any]],
+    fixed: Mapping[str, pa.DataType],
+    known: dict[str, pa.DataType],
+    metadata: Mapping[bytes, bytes] | None = None,
+) -> pa.Table:
+    """An Arrow table of ``rows``: ``fixed`` columns first with their types, then the rest.
+
+    ``known`` remembers the type chosen for each other column, so every part of a sweep agrees;
+    it is updated in place with new columns.
+    """
+    names: list[str] = list(fixed)
+    for row in rows:
+        for name in row:
+            if name not in fixed and name not in names:
+                names.append(name)
+    arrays, fields = [], []
+    for name in names:
+        values = [_cell(row.get(name)) for row in rows]
+        if name in fixed:
+            dtype = fixed[name]
+        else:
+            dtype = known.setdefault(name, value_type(values))
+            if dtype != pa.string() and value_type(values) == pa.string():
+                dtype = known[name] = pa.string()
+        arrays.append(_array(values, dtype))
+        fields.append(pa.field(name, dtype))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
+
+
+def _cell(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, str):
+        return value.item()
+    return value
+
+
+def _array(values: list[Any], dtype: pa.DataType) -> pa.Array:
+    if dtype == pa.string():
+        values = [None if v is None else str(v) for v in values]
+    elif dtype == pa.float64():
+        values = [None if v is None else float(v) for v in values]
+    return pa.array(values, type=dtype)
