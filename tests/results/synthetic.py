@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ray.tune.experiment import Trial
 
 from caviar.results.callback import ParquetResultsCallback
@@ -16,10 +17,19 @@ SPACE = {"lr": "loguniform(1e-4, 1)", "units": "integer(8, 64)", "opt": 'choice(
 
 
 def make_callback(sweep: Path | str, **options: Any) -> ParquetResultsCallback:
+    """A callback writing to ``sweep``, whose sweep.yaml is a spec of the synthetic results."""
     store = SweepStore.at(str(sweep))
-    store.write_text("sweep.yaml", "name: synthetic\nmetric: loss\n")
+    spec = {
+        "name": str(sweep).rstrip("/").rsplit("/", 1)[-1],
+        "trainable": "tests.results.killable:train",
+        "metric": "loss",
+        "mode": "min",
+        "space": SPACE,
+    }
+    text = yaml.safe_dump(spec, sort_keys=False)
+    store.write_text("sweep.yaml", text)
     return ParquetResultsCallback(
-        store, Space.from_dict(SPACE), "loss", "min", "name: synthetic\n", "0.0.0", **options
+        store, Space.from_dict(SPACE), "loss", "min", text, "0.0.0", **options
     )
 
 
