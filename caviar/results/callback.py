@@ -113,6 +113,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         max_t: int | None = None,
         flush_rows: int = 20_000,
         flush_seconds: float = 10.0,
+        compact_parts: int = 32,
     ) -> None:
         self.store = store
         self.max_t = max_t
@@ -120,6 +121,9 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self.sign = 1.0 if mode == "min" else -1.0
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
+        # A long sweep flushes every few seconds; past this many parts they are merged while it
+        # runs, so the file count stays bounded by time as well as by trials.
+        self.compact_parts = compact_parts
         self._metadata = spec_metadata(spec_yaml, version)
         self._param_types = param_types(space)
         self._reset()
@@ -133,6 +137,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._dirty = False
         self._last_flush = time.monotonic()
         self._sequence = 0
+        self._parts = 0
         self._loaded = False
 
     def __getstate__(self) -> dict[str, Any]:
@@ -141,7 +146,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         state = self.__dict__.copy()
         for name in ("_metric_types", "_trial_types", "_buffer", "_records"):
             state[name] = {}
-        state.update(_dirty=False, _sequence=0, _loaded=False)
+        state.update(_dirty=False, _sequence=0, _parts=0, _loaded=False)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -247,6 +252,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             table = build_table(rows, fixed, self._metric_types, self._metadata)
             self.store.append_curves(table, self._sequence)
             self._sequence += 1
+            self._parts += 1
+            if self._parts > self.compact_parts:
+                self.store.compact()
+                self._parts = 1
             self._buffer.clear()
             self._dirty = True
         if self._dirty:
@@ -284,6 +293,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             return
         self._loaded = True
         self._sequence = self.store.next_sequence()
+        self._parts = len(self.store.curve_parts())
         schema = self.store.curve_schema()
         if schema is not None:
             self._metric_types = {

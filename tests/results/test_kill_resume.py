@@ -65,16 +65,20 @@ def test_kill_9_at_random_moments_then_resume_lands_every_iteration_once(tmp_pat
     env = {**os.environ, GROUND_TRUTH_ENV: str(ground_truth)}
     rng = random.Random(int(os.environ.get("CAVIAR_TEST_KILL_SEED", "7")))
     killed = 0
-    commands = [["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"]]
-    commands += [["resume", sweep]] * 2
-    for args in commands:
-        process = start(args, env)
+    run = ["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"]
+
+    def command() -> list[str]:
+        # Killed before it wrote sweep.yaml, the sweep never started: run it again.
+        return ["resume", sweep] if Path(sweep, "sweep.yaml").exists() else run
+
+    for _ in range(3):
+        process = start(command(), env)
         time.sleep(rng.uniform(4.0, 10.0))
         if process.poll() is None:
             kill_session(process)
             killed += 1
     final = subprocess.run(
-        [sys.executable, "-m", "caviar.cli", "resume", sweep],
+        [sys.executable, "-m", "caviar.cli", *command()],
         env=env,
         capture_output=True,
         text=True,

@@ -185,3 +185,12 @@ def test_readers_push_filters_down_and_keep_integer_types(tmp_path: Path) -> Non
     assert both.groupby("sweep").size().to_dict() == {"a": 12, "b": 2}
     listed = caviar.read_trials([str(tmp_path / "root" / "a"), str(tmp_path / "root" / "b")])
     assert listed["sweep"].value_counts().to_dict() == {"a": 4, "b": 1}
+
+
+def test_a_long_sweep_merges_its_parts_while_it_runs(tmp_path: Path) -> None:
+    callback = make_callback(tmp_path / "s", flush_rows=1, flush_seconds=1e9, compact_parts=4)
+    callback.setup()
+    list(drive(callback, make_trials(2), range(1, 11)))  # 20 flushes
+    parts = SweepStore.at(str(tmp_path / "s")).curve_parts()
+    assert 1 <= len(parts) <= 4
+    assert len(caviar.read_curves(str(tmp_path / "s"))) == 20
