@@ -403,7 +403,7 @@ def _parse_loggers(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise SpecError("loggers", f"must be a list such as [tensorboard], got {value!r}")
     for index, name in enumerate(value):
-        if name not in LOGGERS:
+        if not isinstance(name, str) or name not in LOGGERS:
             raise SpecError(
                 f"loggers[{index}]", f"must be one of {', '.join(LOGGERS)}, got {name!r}"
             )
