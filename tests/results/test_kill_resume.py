@@ -101,4 +101,9 @@ def test_kill_9_at_random_moments_then_resume_lands_every_iteration_once(tmp_pat
     assert set(rows) == truth
     curves = caviar.read_curves(sweep)
     assert len(curves) == len(truth)
+    # The trials table survived the restarts too: nothing a finished trial reported is forgotten.
+    assert trials["iterations"].tolist() == [EPOCHS] * TRIALS
+    best = curves.groupby("trial_id")["score"].max()
+    recorded = trials.set_index("trial_id")["best_score"].sort_index()
+    assert recorded.tolist() == best.sort_index().tolist()
     assert len(list(Path(sweep, "curves").glob("part-*.parquet"))) == 1
