@@ -144,6 +144,44 @@ def list_sweeps(storage: Annotated[str, typer.Argument(metavar="STORAGE")] = "re
     out.print(table)
 
 
+@app.command()
+def compact(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Also rewrite what can be read of damaged parts; move the originals to quarantine/.",
+        ),
+    ] = False,
+) -> None:
+    """Merge a sweep's curves parts into one (safe while the sweep runs)."""
+    import warnings
+
+    from caviar.results.store import SPEC_FILE, SweepStore
+
+    store = SweepStore.at(sweep_dir)
+    if not store.exists(SPEC_FILE):
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unreadable parts are reported below, once each
+        report = store.compact(repair=repair)
+    out.print(
+        f"caviar: merged {report.merged} parts into one ({report.rows} rows); "
+        f"{report.temporaries_removed} leftover temporary files removed"
+    )
+    for path, moved in zip(report.repaired, report.quarantined, strict=True):
+        out.print(f"caviar: repaired {path}: readable rows kept, original moved to {moved}")
+    if report.skipped:
+        for path in report.skipped:
+            print(f"caviar: unreadable part left in place: {path}", file=sys.stderr)
+        print(
+            "caviar: run `caviar compact --repair` to keep what can be read of them",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_FAILED)
+
+
 def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
     from caviar.results.readers import read_trials
 
@@ -219,7 +257,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line messages and exit 2 for bad input, never a traceback for it."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args or ["--help"], standalone_mode=False)
+        code = app(args=args or ["--help"], standalone_mode=False)
+        # Without standalone mode, click returns a typer.Exit's code instead of exiting with it.
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SpecError as error:
         print(f"caviar: error: {error}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow.fs as pafs
 
@@ -39,15 +40,16 @@ class SweepOutcome:
 
 def prepare(spec: SweepSpec) -> SweepStore:
     """Check that the sweep can be written, and write nothing: errors are SpecErrors."""
-    store = SweepStore.at(spec.sweep_uri)
+    try:
+        store = SweepStore.at(spec.sweep_uri)
+    except (OSError, ValueError) as error:
+        raise SpecError("storage", f"cannot use {spec.storage}: {_first_line(error)}") from None
     if isinstance(store.filesystem, pafs.LocalFileSystem):
         _check_local_writable(Path(store.root))
+    else:
+        _check_bucket(store, spec.storage)
     if store.exists(SPEC_FILE):
-        raise SpecError(
-            "name",
-            f"a sweep named {spec.name!r} already exists at {spec.sweep_uri}: "
-            f"continue it with `caviar resume {spec.sweep_uri}` or pick another --name",
-        )
+        _refuse_existing(store, spec)
     if spec.data is not None:
         from caviar.trainables.data import check_data
 
@@ -56,6 +58,48 @@ def prepare(spec: SweepSpec) -> SweepStore:
         except ValueError as error:
             raise nested_error("data", error) from None
     return store
+
+
+def _refuse_existing(store: SweepStore, spec: SweepSpec) -> None:
+    """A sweep of that name exists: say whether it is this spec (resume it) or another one."""
+    import yaml
+
+    try:
+        existing = yaml.safe_load(store.read_text(SPEC_FILE)) or {}
+    except (OSError, yaml.YAMLError):
+        existing = {}
+    ours = yaml.safe_load(spec.to_yaml())
+    differ = sorted(
+        key
+        for key in set(existing) | set(ours)
+        if key not in ("name", "storage") and existing.get(key) != ours.get(key)
+    )
+    where = f"a sweep named {spec.name!r} already exists at {spec.sweep_uri}"
+    if differ:
+        raise SpecError(
+            "name",
+            f"{where} with a different spec ({', '.join(differ)} differ): "
+            "pick another --name, or delete that sweep first",
+        )
+    raise SpecError(
+        "name", f"{where}: continue it with `caviar resume {spec.sweep_uri}` or pick another --name"
+    )
+
+
+def _check_bucket(store: SweepStore, storage: str) -> None:
+    """An object store: the bucket must exist and answer (checked by listing, writing nothing)."""
+    bucket = store.root.split("/", 1)[0]
+    try:
+        info = store.filesystem.get_file_info(bucket)
+    except OSError as error:
+        raise SpecError("storage", f"cannot reach {storage}: {_first_line(error)}") from None
+    if info.type == pafs.FileType.NotFound:
+        raise SpecError("storage", f"cannot write to {storage}: bucket {bucket!r} does not exist")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _check_local_writable(path: Path) -> None:
@@ -129,6 +173,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             max_t=spec.scheduler.options.get("max_t"),
         )
     ]
+    callbacks.extend(logger_callbacks(spec))
     if show_progress:
         callbacks.append(ProgressCallback(total, spec.metric, spec.mode))
     trainable = tune.with_resources(
@@ -159,6 +204,25 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
         ),
     )
+
+
+def logger_callbacks(spec: SweepSpec) -> list[Any]:
+    """Ray Tune's own logger callbacks that ``loggers:`` switches on; imported only when asked."""
+    found: list[Any] = []
+    for name in spec.loggers:
+        if name == "tensorboard":
+            from ray.tune.logger import TBXLoggerCallback
+
+            found.append(TBXLoggerCallback())  # type: ignore[no-untyped-call]
+        elif name == "mlflow":
+            from ray.air.integrations.mlflow import MLflowLoggerCallback
+
+            found.append(MLflowLoggerCallback(experiment_name=spec.name))
+        elif name == "wandb":
+            from ray.air.integrations.wandb import WandbLoggerCallback
+
+            found.append(WandbLoggerCallback(project=spec.name))
+    return found
 
 
 def _trial_dirname(trial: object) -> str:

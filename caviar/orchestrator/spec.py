@@ -44,7 +44,11 @@ TOP_KEYS = {
     "time_budget_s",
     "seed",
     "storage",
+    "loggers",
 }
+# Ray Tune's own logger callbacks a spec may switch on (Parquet is always on), with the package each
+# needs installed.
+LOGGERS = {"tensorboard": "tensorboardX", "mlflow": "mlflow", "wandb": "wandb"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class SweepSpec:
     seed: int
     storage: str
     raw: Mapping[str, Any] = field(compare=False, repr=False)
+    loggers: tuple[str, ...] = ()
 
     @property
     def sweep_uri(self) -> str:
@@ -187,6 +192,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     if seed < 0:
         raise SpecError("seed", f"must be >= 0, got {seed}")
     storage = str(_get(raw, "storage", str, default="results"))
+    loggers = _parse_loggers(raw.get("loggers"))
     spec = SweepSpec(
         name=name,
         trainable=trainable,
@@ -203,6 +209,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         seed=seed,
         storage=storage,
         raw=dict(raw),
+        loggers=loggers,
     )
     scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations)
     return SweepSpec(**{**spec.__dict__, "scheduler": scheduler})
@@ -383,3 +390,30 @@ def _parse_scheduler(value: Any, max_iterations: int | None) -> SchedulerSpec:
                 f"must be <= max_t ({options['max_t']}), got {options['grace_period']}",
             )
     return SchedulerSpec(name, options)
+
+
+def _parse_loggers(value: Any) -> tuple[str, ...]:
+    """``loggers: [tensorboard, mlflow, wandb]``: known names, once each, their package installed."""
+    import importlib.util
+
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise SpecError("loggers", f"must be a list such as [tensorboard], got {value!r}")
+    for index, name in enumerate(value):
+        if not isinstance(name, str) or name not in LOGGERS:
+            raise SpecError(
+                f"loggers[{index}]", f"must be one of {', '.join(LOGGERS)}, got {name!r}"
+            )
+        if value.index(name) != index:
+            raise SpecError(f"loggers[{index}]", f"{name!r} is listed twice")
+        package = LOGGERS[name]
+        if importlib.util.find_spec(package) is None:
+            raise SpecError(
+                f"loggers[{index}]",
+                f"{name} needs the {package!r} package, which is not installed: "
+                f"pip install {package}",
+            )
+    return tuple(value)

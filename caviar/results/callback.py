@@ -5,6 +5,12 @@ large or old, at the end of the sweep, and whenever Ray Tune snapshots its exper
 last trigger is what makes resume exactly-once: Tune calls ``get_state`` of its callbacks while it
 saves the snapshot that a resume restarts from, so every row up to any checkpoint that a resume
 can restore is on storage first; rows after it are replayed and the later part wins.
+
+Resuming: Ray Tune restores this object from the pickle it made when the sweep started, so nothing
+learned while running may live only in it. ``setup`` (called at every start, fresh or resumed)
+rebuilds the state from storage: the next part number, the trials table, the column types. At the
+end, rows and trials that the restored experiment does not know (trials started after the last
+snapshot, whose reruns got new ids) are dropped, so the tables describe exactly the sweep Tune ran.
 """
 
 from __future__ import annotations
@@ -107,6 +113,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         max_t: int | None = None,
         flush_rows: int = 20_000,
         flush_seconds: float = 10.0,
+        compact_parts: int = 32,
     ) -> None:
         self.store = store
         self.max_t = max_t
@@ -114,22 +121,48 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self.sign = 1.0 if mode == "min" else -1.0
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
+        # A long sweep flushes every few seconds; past this many parts they are merged while it
+        # runs, so the file count stays bounded by time as well as by trials.
+        self.compact_parts = compact_parts
         self._metadata = spec_metadata(spec_yaml, version)
         self._param_types = param_types(space)
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget everything learned while running; ``_load`` rebuilds it from storage."""
         self._metric_types: dict[str, pa.DataType] = {}
         self._trial_types: dict[str, pa.DataType] = {}
         self._buffer: dict[tuple[str, int], dict[str, Any]] = {}
         self._records: dict[str, TrialRecord] = {}
         self._dirty = False
         self._last_flush = time.monotonic()
-        self._sequence = store.next_sequence()
-        self._load_existing_trials()
+        self._sequence = 0
+        self._parts = 0
+        self._loaded = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its callbacks once, when the sweep starts, and restores them from that
+        # pickle on resume: the running state must come from storage then, never from here.
+        state = self.__dict__.copy()
+        for name in ("_metric_types", "_trial_types", "_buffer", "_records"):
+            state[name] = {}
+        state.update(_dirty=False, _sequence=0, _parts=0, _loaded=False)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._last_flush = time.monotonic()
 
     # Tune hooks
+
+    def setup(self, *args: Any, **info: Any) -> None:
+        self._reset()
+        self._load()
 
     def on_trial_start(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._load()
         record = self._record(trial)
         record.status = "RUNNING"
         record.started_at = record.started_at or _now()
@@ -138,6 +171,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     def on_trial_result(
         self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
     ) -> None:
+        self._load()
         step = int(result["training_iteration"])
         metrics = user_metrics(result)
         self._buffer[(trial.trial_id, step)] = {
@@ -158,13 +192,16 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         )
         value = metrics.get(self.metric)
         if isinstance(value, int | float) and math.isfinite(value):
-            if record.best is None or self.sign * value < self.sign * record.best:
-                record.best = float(value)
+            best = record.best
+            record.best = float(value) if best is None else self._better(float(value), best)
         self._dirty = True
         if len(self._buffer) >= self.flush_rows or (
             time.monotonic() - self._last_flush > self.flush_seconds
         ):
             self.flush()
+
+    def _better(self, value: float, best: float) -> float:
+        return value if self.sign * value < self.sign * best else best
 
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
@@ -185,13 +222,18 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self.flush()
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        self._load()
         for trial in trials:
             record = self._record(trial)
             if trial.status in (Trial.TERMINATED, Trial.ERROR):
                 record.status = trial.status
+        known = {trial.trial_id for trial in trials}
+        for trial_id in set(self._records) - known:
+            del self._records[trial_id]  # started after the last snapshot; rerun under a new id
+        self._buffer = {key: row for key, row in self._buffer.items() if key[0] in known}
         self._dirty = True
         self.flush()
-        self.store.compact()
+        self.store.compact(keep_trials=known)
 
     def get_state(self) -> dict[str, Any] | None:
         # Tune is saving the snapshot a resume restarts from: everything reported so far must be on
@@ -203,12 +245,17 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
 
     def flush(self) -> None:
         """Write buffered rows as one curves part and rewrite trials.parquet."""
+        self._load()
         if self._buffer:
             rows = list(self._buffer.values())
             fixed = {"trial_id": pa.string(), "iteration": pa.int64()}
             table = build_table(rows, fixed, self._metric_types, self._metadata)
             self.store.append_curves(table, self._sequence)
             self._sequence += 1
+            self._parts += 1
+            if self._parts > self.compact_parts:
+                self.store.compact()
+                self._parts = 1
             self._buffer.clear()
             self._dirty = True
         if self._dirty:
@@ -240,11 +287,23 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             record = self._records[trial.trial_id] = TrialRecord(trial.trial_id, trial.config)
         return record
 
-    def _load_existing_trials(self) -> None:
-        """On resume, start from the trials table already on storage."""
+    def _load(self) -> None:
+        """Once per run: continue from what is on storage (nothing on a fresh sweep)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        self._sequence = self.store.next_sequence()
+        self._parts = len(self.store.curve_parts())
+        schema = self.store.curve_schema()
+        if schema is not None:
+            self._metric_types = {
+                f.name: f.type for f in schema if f.name not in ("trial_id", "iteration")
+            }
         table = self.store.read_trials()
         if table is None:
             return
+        fixed_types = {"trial_id", "status", *self._param_types}
+        self._trial_types = {f.name: f.type for f in table.schema if f.name not in fixed_types}
         fixed = {"trial_id", "status", "iterations", "stopped_early", "error", "node_ip"}
         fixed |= {"started_at", "ended_at", f"best_{self.metric}"}
         for row in table.to_pylist():

@@ -1,18 +1,29 @@
 """``caviar.read_trials`` and ``caviar.read_curves``: a sweep's tables as pandas DataFrames.
 
-``path`` is a sweep directory (``results/demo``) or a storage root holding several sweeps
-(``results``); for a root, the frames gain a ``sweep`` column.
+``path`` is a sweep directory (``results/demo``, ``s3://bucket/prefix/demo``), a storage root
+holding several sweeps (``results``), or a list of either; when more than one sweep is read, the
+frames gain a ``sweep`` column (the sweep's name). Filters on status, trials and columns are pushed
+down to the Parquet reader, so only what is asked for is read.
+
+Types: integers stay integers when some are missing (a conditional hyperparameter is null where it
+does not apply): by default int64 columns become pandas ``Int64`` and booleans ``boolean``, floats
+stay ``float64`` with NaN. ``dtype_backend="numpy_nullable"`` or ``"pyarrow"`` behave as in
+``pandas.read_parquet``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.fs as pafs
 
 from caviar.results.store import SPEC_FILE, SweepStore, open_location
+
+DtypeBackend = Literal["numpy_nullable", "pyarrow"]
+Paths = str | Sequence[str]
 
 
 def sweep_dirs(path: str) -> list[str]:
@@ -33,42 +44,89 @@ def sweep_dirs(path: str) -> list[str]:
     return found
 
 
-def read_trials(path: str, status: str | Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per trial: status, hyperparameters, last metrics, best metric, iterations, error."""
+def read_trials(
+    path: Paths,
+    status: str | Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    dtype_backend: DtypeBackend | None = None,
+) -> pd.DataFrame:
+    """One row per trial: status, hyperparameters, last metrics, best metric, iterations, error.
+
+    ``status``: keep only trials in this status (or these), e.g. ``"TERMINATED"``.
+    ``columns``: read only these columns (``trial_id`` always comes along).
+    """
+    filters = None
+    if status is not None:
+        wanted = [status] if isinstance(status, str) else list(status)
+        filters = [("status", "in", wanted)]
+    names = None if columns is None else list(dict.fromkeys(["trial_id", *columns]))
+    mapper = _types_mapper(dtype_backend)
+    dirs = _all_dirs(path)
     frames = []
-    dirs = sweep_dirs(str(path))
     for directory in dirs:
-        table = SweepStore.at(directory).read_trials()
+        table = SweepStore.at(directory).read_trials(names, filters)
         if table is None:
             table = pa.table(
                 {"trial_id": pa.array([], pa.string()), "status": pa.array([], pa.string())}
             )
-        frame = _to_pandas(table)
-        if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            frame = frame[frame["status"].isin(wanted)].reset_index(drop=True)
-        frames.append(_with_sweep(frame, directory, len(dirs) > 1))
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        frames.append(_with_sweep(table.to_pandas(types_mapper=mapper), directory, len(dirs) > 1))
+    return _concat(frames)
 
 
-def read_curves(path: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per reported result: trial_id, iteration (1-based), every metric, time_total_s."""
+def read_curves(
+    path: Paths,
+    columns: Sequence[str] | None = None,
+    trial_ids: Sequence[str] | None = None,
+    dtype_backend: DtypeBackend | None = None,
+) -> pd.DataFrame:
+    """One row per reported result: trial_id, iteration (1-based), every metric, time_total_s.
+
+    ``columns``: read only these metrics (``trial_id`` and ``iteration`` always come along).
+    ``trial_ids``: read only these trials' rows.
+    """
+    mapper = _types_mapper(dtype_backend)
+    dirs = _all_dirs(path)
     frames = []
-    dirs = sweep_dirs(str(path))
     for directory in dirs:
-        wanted = None if columns is None else ["trial_id", "iteration", *columns]
-        table = SweepStore.at(directory).read_curves(wanted)
-        frame = _to_pandas(table).sort_values(["trial_id", "iteration"], ignore_index=True)
-        frames.append(_with_sweep(frame, directory, len(dirs) > 1))
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        table = SweepStore.at(directory).read_curves(columns, trial_ids)
+        table = table.sort_by([("trial_id", "ascending"), ("iteration", "ascending")])
+        frames.append(_with_sweep(table.to_pandas(types_mapper=mapper), directory, len(dirs) > 1))
+    return _concat(frames)
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    # Nullable integer and boolean columns stay integer/boolean (Int64, boolean) instead of
-    # turning into float64/object when a conditional parameter is null.
-    return table.to_pandas(
-        types_mapper={pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
+def _all_dirs(path: Paths) -> list[str]:
+    paths = [path] if isinstance(path, str) else [str(p) for p in path]
+    if not paths:
+        raise ValueError("path: give at least one sweep directory or storage root, got []")
+    dirs: list[str] = []
+    for one in paths:
+        dirs.extend(d for d in sweep_dirs(str(one)) if d not in dirs)
+    return dirs
+
+
+def _types_mapper(dtype_backend: DtypeBackend | None) -> Callable[[pa.DataType], Any]:
+    if dtype_backend is None:
+        # Nullable integer and boolean columns stay integer/boolean (Int64, boolean) instead of
+        # turning into float64/object when a conditional parameter is null.
+        return {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
+    if dtype_backend == "pyarrow":
+        return pd.ArrowDtype
+    if dtype_backend == "numpy_nullable":
+        return {
+            pa.int64(): pd.Int64Dtype(),
+            pa.bool_(): pd.BooleanDtype(),
+            pa.float64(): pd.Float64Dtype(),
+            pa.string(): pd.StringDtype(),
+        }.get
+    raise ValueError(
+        f"dtype_backend: must be None, 'numpy_nullable' or 'pyarrow', got {dtype_backend!r}"
     )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _with_sweep(frame: pd.DataFrame, directory: str, many: bool) -> pd.DataFrame:

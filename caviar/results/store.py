@@ -5,48 +5,100 @@
 <sweep>/trials.parquet          one row per trial, replaced atomically
 <sweep>/curves/part-*.parquet   one row per reported result; append-only parts, compacted
 <sweep>/tune/                   Ray Tune's experiment state and trial checkpoints (for resume)
+<sweep>/quarantine/             parts that ``compact(repair=True)`` could not read, kept for a person
 ```
 
-Every file appears whole or not at all: it is written under a temporary name and then renamed.
-Curve parts carry a sequence number; when two parts hold the same (trial_id, iteration), the later
-part wins. That one rule makes replays after a restore, and crashes in the middle of a compaction,
-harmless: readers deduplicate, and compaction writes the deduplicated union before deleting its inputs.
+Every file appears whole or not at all: locally it is written under a hidden temporary name that no
+reader or glob picks up (``.part-....parquet.<id>.tmp``) and then renamed; on object stores an
+upload only becomes visible when it completes, so it is written in place. Curve parts carry a
+sequence number; when two parts hold the same (trial_id, iteration), the later part wins. That one
+rule makes replays after a restore, and crashes in the middle of a compaction, harmless: readers
+deduplicate, and compaction writes the deduplicated union before deleting its inputs. A reader that
+finds a listed part gone (a compaction finished meanwhile) lists again, so compaction is invisible.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 import uuid
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from caviar.results.tables import widen
+
 SCHEMA_VERSION = 1
 SPEC_FILE = "sweep.yaml"
 TRIALS_FILE = "trials.parquet"
 CURVES_DIR = "curves"
 TUNE_DIR = "tune"
+QUARANTINE_DIR = "quarantine"
 KEY = ("trial_id", "iteration")
 _PART = re.compile(r"^part-(\d{6,})-[0-9a-z]+\.parquet$")
+_TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.tmp$")
+# How often a reader lists the parts again when a compaction removes a part under it.
+_READ_ATTEMPTS = 5
+# Leftover temporary files older than this are removed by compaction (a writer takes seconds).
+STALE_TEMPORARY_S = 3600.0
+
+Filter = list[tuple[str, str, Any]]
 
 
 def open_location(uri: str) -> tuple[pafs.FileSystem, str]:
-    """A filesystem and path for a local path or a URI such as s3://bucket/prefix."""
+    """A filesystem and path for a local path or a URI such as s3://bucket/prefix.
+
+    For s3:// the standard ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``) environment variable
+    points at an S3-compatible server (MinIO, moto, Ceph) unless the URI says
+    ``?endpoint_override=``.
+    """
     if "://" not in uri:
         return pafs.LocalFileSystem(), str(Path(uri).expanduser().resolve())
+    if uri.startswith("s3://"):
+        return _s3_location(uri)
+    filesystem, path = pafs.FileSystem.from_uri(uri)
+    return filesystem, path.rstrip("/")
+
+
+def _s3_location(uri: str) -> tuple[pafs.FileSystem, str]:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and "endpoint_override=" not in uri:
+        path = uri[len("s3://") :].split("?", 1)[0].rstrip("/")
+        scheme, _, host = endpoint.partition("://")
+        if not host:
+            scheme, host = "https", endpoint
+        options: dict[str, Any] = {"endpoint_override": host.rstrip("/"), "scheme": scheme}
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            options["region"] = region
+        return pafs.S3FileSystem(**options), path
     filesystem, path = pafs.FileSystem.from_uri(uri)
     return filesystem, path.rstrip("/")
 
 
 def join_uri(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
+
+
+@dataclass
+class CompactionReport:
+    """What one compaction did: parts merged into one, rows kept, parts repaired or set aside."""
+
+    merged: int = 0
+    rows: int = 0
+    repaired: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    temporaries_removed: int = 0
 
 
 @dataclass
@@ -60,6 +112,10 @@ class SweepStore:
     def at(cls, uri: str) -> SweepStore:
         filesystem, root = open_location(uri)
         return cls(filesystem, root)
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.filesystem, pafs.LocalFileSystem)
 
     def path(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
@@ -83,7 +139,6 @@ class SweepStore:
     def append_curves(self, table: pa.Table, sequence: int) -> str:
         """Write one curves part with sequence number ``sequence``; returns its name."""
         name = f"part-{sequence:06d}-{uuid.uuid4().hex[:8]}.parquet"
-        self.filesystem.create_dir(self.path(CURVES_DIR), recursive=True)
         self._write_parquet(self.path(CURVES_DIR, name), table)
         return name
 
@@ -94,23 +149,41 @@ class SweepStore:
                 b"caviar.schema_version": str(SCHEMA_VERSION).encode(),
             }
         )
-        temporary = self._temporary(path)
-        pq.write_table(
-            table, temporary, filesystem=self.filesystem, compression="zstd", row_group_size=128_000
+        self._replace(
+            path,
+            lambda target: pq.write_table(
+                table,
+                target,
+                filesystem=self.filesystem,
+                compression="zstd",
+                row_group_size=128_000,
+            ),
         )
-        self.filesystem.move(temporary, path)
 
     def _atomic_write(self, path: str, data: bytes) -> None:
-        self.filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
-        temporary = self._temporary(path)
-        with self.filesystem.open_output_stream(temporary) as stream:
-            stream.write(data)
-        self.filesystem.move(temporary, path)
+        def write(target: str) -> None:
+            with self.filesystem.open_output_stream(target) as stream:
+                stream.write(data)
 
-    @staticmethod
-    def _temporary(path: str) -> str:
+        self._replace(path, write)
+
+    def _replace(self, path: str, write: Any) -> None:
+        """Make ``path`` appear whole: a hidden temporary plus rename locally, in place on S3."""
+        if not self.is_local:
+            write(path)  # an object becomes visible only when its upload completes
+            return
         directory, name = path.rsplit("/", 1)
-        return f"{directory}/.tmp-{uuid.uuid4().hex[:8]}-{name}"
+        self.filesystem.create_dir(directory, recursive=True)
+        temporary = f"{directory}/.{name}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            write(temporary)
+            _fsync(temporary)
+            self.filesystem.move(temporary, path)
+        except BaseException:
+            if _exists(self.filesystem, temporary):
+                self.filesystem.delete_file(temporary)
+            raise
+        _fsync(directory)
 
     # Reading
 
@@ -128,32 +201,85 @@ class SweepStore:
         parts = self.curve_parts()
         return parts[-1][0] + 1 if parts else 0
 
-    def read_curves(self, columns: Sequence[str] | None = None) -> pa.Table:
-        """Every curve row, each (trial_id, iteration) once (the latest part wins)."""
-        tables = []
+    def curve_schema(self) -> pa.Schema | None:
+        """The union of the column types of every readable part (from footers only)."""
+        schemas = []
         for _, path in self.curve_parts():
-            table = self._read_parquet(path)
-            if table is not None:
-                tables.append(table)
+            try:
+                schemas.append(pq.read_schema(path, filesystem=self.filesystem))
+            except (OSError, pa.ArrowInvalid):
+                continue
+        if not schemas:
+            return None
+        types = unified_types([schema.empty_table() for schema in schemas])
+        return pa.schema([pa.field(name, dtype) for name, dtype in types.items()])
+
+    def read_curves(
+        self, columns: Sequence[str] | None = None, trial_ids: Sequence[str] | None = None
+    ) -> pa.Table:
+        """Every curve row, each (trial_id, iteration) once (the latest part wins).
+
+        ``columns`` and ``trial_ids`` are pushed down to the Parquet reader: other columns and row
+        groups of other trials are not read.
+        """
+        wanted = None if columns is None else list(dict.fromkeys([*KEY, *columns]))
+        filters: Filter | None = (
+            None if trial_ids is None else [("trial_id", "in", list(trial_ids))]
+        )
+        for _ in range(_READ_ATTEMPTS):
+            tables, vanished = [], False
+            for _, path in self.curve_parts():
+                try:
+                    table = self._read_parquet(path, wanted, filters)
+                except FileNotFoundError:
+                    vanished = True  # a compaction replaced it; its rows are in the merged part
+                    break
+                if table is not None:
+                    tables.append(table)
+            if not vanished:
+                break
+        else:
+            raise OSError(f"the curves of {self.root} kept changing while being read")
         if not tables:
             return pa.table(
                 {"trial_id": pa.array([], pa.string()), "iteration": pa.array([], pa.int64())}
             )
-        combined = pa.concat_tables(tables, promote_options="permissive")
-        combined = latest_per_key(combined)
+        combined = latest_per_key(concat_unified(tables))
         if columns is not None:
-            combined = combined.select([c for c in columns if c in combined.column_names])
+            combined = combined.select([c for c in wanted or [] if c in combined.column_names])
         return combined
 
-    def read_trials(self) -> pa.Table | None:
+    def read_trials(
+        self, columns: Sequence[str] | None = None, filters: Filter | None = None
+    ) -> pa.Table | None:
         if not self.exists(TRIALS_FILE):
             return None
-        return self._read_parquet(self.path(TRIALS_FILE))
-
-    def _read_parquet(self, path: str) -> pa.Table | None:
+        wanted = None if columns is None else list(columns)
         try:
-            table = pq.read_table(path, filesystem=self.filesystem)
+            return self._read_parquet(self.path(TRIALS_FILE), wanted, filters)
+        except FileNotFoundError:
+            return None
+
+    def _read_parquet(
+        self, path: str, columns: list[str] | None = None, filters: Filter | None = None
+    ) -> pa.Table | None:
+        """The table at ``path``; None with a warning if it is unreadable (corrupt, truncated).
+
+        FileNotFoundError passes through: the caller decides whether a vanished file matters.
+        """
+        try:
+            if columns is not None:
+                present = set(pq.read_schema(path, filesystem=self.filesystem).names)
+                columns = [c for c in columns if c in present]
+                filters = [f for f in filters or [] if f[0] in present] or None
+            table = pq.read_table(
+                path, filesystem=self.filesystem, columns=columns, filters=filters
+            )
+        except FileNotFoundError:
+            raise
         except (OSError, pa.ArrowInvalid) as error:
+            if not _exists(self.filesystem, path):
+                raise FileNotFoundError(path) from None
             warnings.warn(f"skipping unreadable Parquet file {path}: {error}", stacklevel=3)
             return None
         check_schema_version(table.schema, path)
@@ -161,16 +287,121 @@ class SweepStore:
 
     # Compaction
 
-    def compact(self) -> int:
-        """Merge all curves parts into one; returns how many parts were merged."""
+    def compact(
+        self, repair: bool = False, keep_trials: Collection[str] | None = None
+    ) -> CompactionReport:
+        """Merge all readable curves parts into one part; report what was done.
+
+        Only parts that were read are deleted, after the merged part is on storage. An unreadable
+        part is left alone (it may be a transient error), unless ``repair``: then the row groups
+        that can still be read are kept and the original is moved to ``quarantine/``.
+        ``keep_trials``: drop the rows of every other trial (the callback's end-of-sweep cleanup).
+        """
+        report = CompactionReport(temporaries_removed=self._remove_stale_temporaries(repair))
         parts = self.curve_parts()
-        if len(parts) <= 1:
-            return 0
-        merged = self.read_curves().sort_by([("trial_id", "ascending"), ("iteration", "ascending")])
-        self.append_curves(merged, parts[-1][0])
+        if len(parts) <= 1 and not repair and keep_trials is None:
+            return report
+        tables: list[pa.Table] = []
+        merged_paths: list[str] = []
+        broken: list[str] = []
         for _, path in parts:
+            try:
+                table = self._read_parquet(path)
+            except FileNotFoundError:
+                continue  # another compaction took it; its rows are in that one's output
+            if table is None:
+                if repair:
+                    broken.append(path)
+                    tables.extend(salvage_row_groups(self.filesystem, path))
+                else:
+                    report.skipped.append(path)
+                continue
+            tables.append(table)
+            merged_paths.append(path)
+        merged = latest_per_key(concat_unified(tables)) if tables else None
+        dropped = 0
+        if merged is not None and keep_trials is not None:
+            keep = pc.is_in(merged["trial_id"], pa.array(sorted(keep_trials), pa.string()))
+            dropped = merged.num_rows - pc.sum(keep).as_py() if merged.num_rows else 0
+            merged = merged.filter(keep)
+        if len(merged_paths) <= 1 and not broken and not dropped:
+            return report
+        if merged is not None and merged.num_rows:
+            merged = merged.sort_by([("trial_id", "ascending"), ("iteration", "ascending")])
+            self.append_curves(merged, parts[-1][0])
+            report.rows = merged.num_rows
+        for path in merged_paths:
             self.filesystem.delete_file(path)
-        return len(parts)
+        report.merged = len(merged_paths)
+        for path in broken:
+            self.filesystem.create_dir(self.path(QUARANTINE_DIR), recursive=True)
+            target = self.path(QUARANTINE_DIR, path.rsplit("/", 1)[-1])
+            self.filesystem.move(path, target)
+            report.repaired.append(path)
+            report.quarantined.append(target)
+        return report
+
+    def _remove_stale_temporaries(self, all_of_them: bool) -> int:
+        """Delete temporary files a killed writer left behind (all of them when repairing)."""
+        removed = 0
+        for directory in (self.root, self.path(CURVES_DIR)):
+            selector = pafs.FileSelector(directory, allow_not_found=True)
+            for info in self.filesystem.get_file_info(selector):
+                if not _TEMPORARY.match(info.base_name) or info.type != pafs.FileType.File:
+                    continue
+                age = time.time() - (info.mtime.timestamp() if info.mtime else 0.0)
+                if all_of_them or age > STALE_TEMPORARY_S:
+                    self.filesystem.delete_file(info.path)
+                    removed += 1
+        return removed
+
+
+def salvage_row_groups(filesystem: pafs.FileSystem, path: str) -> list[pa.Table]:
+    """The row groups of a damaged Parquet file that still read (none if its footer is gone)."""
+    try:
+        parquet = pq.ParquetFile(path, filesystem=filesystem)
+    except (OSError, pa.ArrowInvalid):
+        return []
+    tables = []
+    for index in range(parquet.num_row_groups):
+        try:
+            table = parquet.read_row_group(index)
+            table.validate(full=True)
+        except (OSError, pa.ArrowInvalid):
+            continue
+        tables.append(table)
+    return tables
+
+
+def unified_types(tables: Sequence[pa.Table]) -> dict[str, pa.DataType]:
+    """One type per column across parts: a column that is text anywhere is text, numbers widen.
+
+    Parts of one sweep agree by construction; this keeps older or hand-made parts readable.
+    """
+    types: dict[str, pa.DataType] = {}
+    for table in tables:
+        for name, dtype in zip(table.column_names, table.schema.types, strict=True):
+            types[name] = widen(types.get(name, pa.null()), dtype)
+    return types
+
+
+def concat_unified(tables: Sequence[pa.Table]) -> pa.Table:
+    """Concatenate parts whose columns differ (missing columns become null, types unified)."""
+    types = unified_types(tables)
+    schema = pa.schema(
+        [pa.field(n, t) for n, t in types.items()], metadata=tables[-1].schema.metadata
+    )
+    aligned = []
+    for table in tables:
+        columns = []
+        for name, dtype in types.items():
+            if name in table.column_names:
+                column = table[name]
+                columns.append(column if column.type == dtype else pc.cast(column, dtype))
+            else:
+                columns.append(pa.nulls(table.num_rows, dtype))
+        aligned.append(pa.Table.from_arrays(columns, schema=schema))
+    return pa.concat_tables(aligned)
 
 
 def latest_per_key(table: pa.Table) -> pa.Table:
@@ -202,3 +433,21 @@ def spec_metadata(spec_yaml: str, version: str) -> dict[bytes, bytes]:
         b"caviar.version": version.encode(),
         b"caviar.schema": json.dumps({"key": list(KEY)}).encode(),
     }
+
+
+def _exists(filesystem: pafs.FileSystem, path: str) -> bool:
+    return bool(filesystem.get_file_info(path).type != pafs.FileType.NotFound)
+
+
+def _fsync(path: str) -> None:
+    """Flush a local file or directory to disk, so that a power cut keeps what a rename showed."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

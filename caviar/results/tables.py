@@ -35,6 +35,19 @@ def value_type(values: Iterable[Any]) -> pa.DataType:
     return pa.string()
 
 
+def widen(seen: pa.DataType, new: pa.DataType) -> pa.DataType:
+    """The type that holds values of both types: numbers widen to float64, anything else to text."""
+    if seen == new or pa.types.is_null(new):
+        return seen
+    if pa.types.is_null(seen):
+        return new
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+    if any(f(seen) for f in numeric) and any(f(new) for f in numeric):
+        both_int = pa.types.is_integer(seen) and pa.types.is_integer(new)
+        return pa.int64() if both_int else pa.float64()
+    return pa.string()
+
+
 def param_types(space: Space) -> dict[str, pa.DataType]:
     """The Arrow type of each hyperparameter column, from its distribution."""
     return {name: ARROW_TYPES.get(space[name].value_type, pa.string()) for name in space}
@@ -62,9 +75,10 @@ def build_table(
         if name in fixed:
             dtype = fixed[name]
         else:
-            dtype = known.setdefault(name, value_type(values))
-            if dtype != pa.string() and value_type(values) == pa.string():
-                dtype = known[name] = pa.string()
+            present = value_type(values) if any(v is not None for v in values) else pa.null()
+            dtype = known[name] = widen(known.get(name, pa.null()), present)
+            if pa.types.is_null(dtype):
+                dtype = pa.float64()  # only nulls so far: a metric column, numeric by default
         arrays.append(_array(values, dtype))
         fields.append(pa.field(name, dtype))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
@@ -81,4 +95,6 @@ def _array(values: list[Any], dtype: pa.DataType) -> pa.Array:
         values = [None if v is None else str(v) for v in values]
     elif dtype == pa.float64():
         values = [None if v is None else float(v) for v in values]
+    elif dtype == pa.int64():
+        values = [None if v is None else int(v) for v in values]
     return pa.array(values, type=dtype)

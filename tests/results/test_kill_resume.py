@@ -1,0 +1,109 @@
+"""kill -9 at random moments, then `caviar resume`: every (trial_id, iteration) lands exactly once.
+
+The trainable (tests/results/killable.py) appends each (trial_id, iteration) it reports to a
+ground-truth log of its own, fsynced. Whole process groups are killed (driver, GCS, raylet,
+workers), as a power cut or OOM killer would.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import yaml
+
+import caviar
+from tests.results.killable import GROUND_TRUTH_ENV
+
+EPOCHS, TRIALS = 8, 6
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "caviar.cli", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def kill_session(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the command and every process of its session (Ray's GCS, raylet, workers)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == process.pid:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def test_kill_9_at_random_moments_then_resume_lands_every_iteration_once(tmp_path: Path) -> None:
+    ground_truth = tmp_path / "ground_truth.csv"
+    spec = {
+        "name": "killed",
+        "trainable": "tests.results.killable:train",
+        "metric": "score",
+        "mode": "max",
+        "space": {"x": "uniform(0, 1)", "epochs": EPOCHS, "sleep": 0.1},
+        "search": {"algorithm": "random", "num_samples": TRIALS},
+        "scheduler": {"name": "fifo"},
+        "storage": str(tmp_path / "results"),
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    sweep = str(tmp_path / "results" / "killed")
+    env = {**os.environ, GROUND_TRUTH_ENV: str(ground_truth)}
+    rng = random.Random(int(os.environ.get("CAVIAR_TEST_KILL_SEED", "7")))
+    killed = 0
+    run = ["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"]
+
+    def command() -> list[str]:
+        # Killed before it wrote sweep.yaml, the sweep never started: run it again.
+        return ["resume", sweep] if Path(sweep, "sweep.yaml").exists() else run
+
+    for _ in range(3):
+        process = start(command(), env)
+        time.sleep(rng.uniform(4.0, 10.0))
+        if process.poll() is None:
+            kill_session(process)
+            killed += 1
+    final = subprocess.run(
+        [sys.executable, "-m", "caviar.cli", *command()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert killed >= 2
+
+    trials = caviar.read_trials(sweep)
+    assert len(trials) == TRIALS and set(trials["status"]) == {"TERMINATED"}
+    finished = set(trials["trial_id"])
+    logged = [tuple(line.split(",")) for line in ground_truth.read_text().split()]
+    truth = {(t, int(i)) for t, i in logged if t in finished}
+    assert truth == {(t, i) for t in finished for i in range(1, EPOCHS + 1)}
+
+    rows = duckdb.sql(
+        f"select trial_id, iteration from read_parquet('{sweep}/curves/*.parquet')"
+    ).fetchall()
+    assert len(rows) == len(set(rows)), "a (trial_id, iteration) is in Parquet twice"
+    assert set(rows) == truth
+    curves = caviar.read_curves(sweep)
+    assert len(curves) == len(truth)
+    # The trials table survived the restarts too: nothing a finished trial reported is forgotten.
+    assert trials["iterations"].tolist() == [EPOCHS] * TRIALS
+    best = curves.groupby("trial_id")["score"].max()
+    recorded = trials.set_index("trial_id")["best_score"].sort_index()
+    assert recorded.tolist() == best.sort_index().tolist()
+    assert len(list(Path(sweep, "curves").glob("part-*.parquet"))) == 1
