@@ -199,7 +199,8 @@ def report(
     info = build_report(sweep_dir, output or default_output(sweep_dir))
     out.print(
         f"caviar: report of {info.trials} trials -> {info.path} "
-        f"({info.size_bytes / 1e6:.1f} MB, {info.seconds:.1f} s)"
+        f"({info.size_bytes / 1e6:.1f} MB, {info.seconds:.1f} s)",
+        soft_wrap=True,
     )
 
 

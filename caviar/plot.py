@@ -31,6 +31,9 @@ BEST_COLORS = ("#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#17becf", "#bcbd22",
 # Curves are drawn as a handful of traces (one per color band), each a polyline with NaN gaps.
 COLOR_BANDS = 12
 MAX_POINTS_PER_CURVE = 100
+# Optuna's default forest (64 trees, depth 64) takes a minute on 2,000 trials; depth 8 bounds the
+# leaves (and the time, ~2 s) whatever the trial count, with the same ranking on our tests.
+FANOVA_TREES, FANOVA_DEPTH = 32, 8
 FONT = {"family": "Helvetica, Arial, sans-serif", "size": 13}
 
 
@@ -78,9 +81,7 @@ def load_sweep(path: str) -> SweepData:
 def axis_kind(distribution: Distribution | None) -> AxisKind:
     """How a hyperparameter is drawn: on the scale of its distribution."""
     if isinstance(distribution, Float):
-        return {"linear": "linear", "log": "log", "reverse_log": "reverse_log"}[
-            distribution.scale
-        ]  # type: ignore[return-value]
+        return {"linear": "linear", "log": "log", "reverse_log": "reverse_log"}[distribution.scale]  # type: ignore[return-value]
     if isinstance(distribution, Integer):
         return "log" if distribution.log else "linear"
     if isinstance(distribution, Choice | Constant):
@@ -228,7 +229,7 @@ def curves(
     low, high = _color_range(final.to_numpy(dtype=float), mode)
     span = high - low or 1.0
     # Color bands by value: one trace per band, the colorbar drawn by an invisible marker trace.
-    bands = np.clip(((final - low) / span * COLOR_BANDS).astype(int), 0, COLOR_BANDS - 1)
+    bands = ((final - low) / span * COLOR_BANDS).astype(int).clip(0, COLOR_BANDS - 1)
     colors = _sample_colorscale(COLOR_BANDS)
     if mode == "max":
         colors = colors[::-1]
@@ -345,12 +346,13 @@ def rungs(
     curves_df: pd.DataFrame | None = None,
 ) -> go.Figure:
     """How many trials reached each iteration; ``milestones``: the scheduler's rungs, marked."""
+    reached: pd.Series[Any]
     if "iterations" in trials_df and len(trials_df):
         reached = pd.to_numeric(trials_df["iterations"], errors="coerce").fillna(0).astype(int)
     elif curves_df is not None and len(curves_df):
         reached = curves_df.groupby("trial_id")["iteration"].max().astype(int)
     else:
-        reached = pd.Series([], dtype=int)
+        reached = pd.Series(np.zeros(0, dtype=int))
     top = int(reached.max()) if len(reached) else 0
     steps = np.arange(1, top + 1)
     counts = np.array([(reached >= s).sum() for s in steps])
@@ -616,7 +618,7 @@ def importances(
     used = [n for n in names if len(scored) and scored[n].notna().all()]
     excluded = tuple(n for n in names if n not in used)
     used = [n for n in used if _varies(scored[n])]
-    method = "fANOVA (optuna.importance.FanovaImportanceEvaluator)"
+    method = f"fANOVA (Optuna's FanovaImportanceEvaluator, {FANOVA_TREES} trees of depth ≤ {FANOVA_DEPTH})"
     if len(scored) < 4 or not used:
         return Importance({}, method, excluded)
     distributions = {n: _optuna_distribution(space[n]) for n in used}
@@ -629,7 +631,9 @@ def importances(
                 params=params, distributions=distributions, value=float(row[column])
             )
         )
-    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    evaluator = optuna.importance.FanovaImportanceEvaluator(
+        n_trees=FANOVA_TREES, max_depth=FANOVA_DEPTH, seed=seed
+    )
     values = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
     return Importance({k: float(v) for k, v in values.items()}, method, excluded)
 
@@ -715,7 +719,9 @@ def rounds(
     if "round" not in trials_df:
         raise ValueError("trials_df: no 'round' column (not a coarse_to_fine sweep)")
     column = metric_column(trials_df, metric)
-    names = [n for n in searched_params(trials_df, space) if _kind_of(n, trials_df, space) != "category"]
+    names = [
+        n for n in searched_params(trials_df, space) if _kind_of(n, trials_df, space) != "category"
+    ]
     fig = make_subplots(rows=max(len(names), 1), cols=1, vertical_spacing=0.12)
     scored = ranked(trials_df, metric, mode)
     low, high = float(scored[column].min()), float(scored[column].max())
@@ -725,7 +731,7 @@ def rounds(
         fig.add_trace(
             go.Scatter(
                 x=axis_values(present[name], kind),
-                y=present["round"].astype(str),
+                y=_round_labels(present["round"]),
                 mode="markers",
                 marker={
                     "color": present[column].to_numpy(dtype=float),
@@ -745,4 +751,17 @@ def rounds(
         )
         _apply_axis(fig, kind, name, row=row)
         fig.update_yaxes(title_text="round", type="category", row=row, col=1)
-    return _layout(fig, "Coarse-to-fine: the range each round sampled", 220 * max(len(names), 1) + 80)
+    return _layout(
+        fig, "Coarse-to-fine: the range each round sampled", 220 * max(len(names), 1) + 80
+    )
+
+
+def _round_labels(values: pd.Series) -> list[str]:
+    """Round numbers as text ("1", not "1.0": a column with nulls is stored as float)."""
+    labels = []
+    for value in values:
+        number = pd.to_numeric(value, errors="coerce")
+        labels.append(
+            str(int(number)) if pd.notna(number) and float(number).is_integer() else str(value)
+        )
+    return labels

@@ -93,9 +93,7 @@ def figures(sweep: SweepData) -> dict[str, go.Figure]:
             found[f"param-{name}"] = plot.param(trials, name, metric, space, mode)
         if plot.searched_params(trials, space):
             found["parallel"] = plot.parallel(trials, space, metric, mode, top=TOP_PARALLEL)
-            found["importance"] = plot.importance(
-                plot.importances(trials, space, metric, mode)
-            )
+            found["importance"] = plot.importance(plot.importances(trials, space, metric, mode))
         if "round" in trials and trials["round"].notna().any():
             found["rounds"] = plot.rounds(trials, space, metric, mode)
     return found
@@ -172,6 +170,7 @@ def _figure_html(fig: go.Figure, figure_id: str) -> str:
         full_html=False,
         include_plotlyjs=False,
         div_id=f"fig-{figure_id}",
+        default_width="100%",
         config={"displaylogo": False, "responsive": True},
     )
     return f'<div class="figure" data-figure="{figure_id}">{body}</div>'
@@ -192,10 +191,14 @@ def _summary(sweep: SweepData) -> str:
         f"{stopped} stopped early",
         f"{len(sweep.curves)} reported results",
     ]
-    best = plot.ranked(trials, sweep.metric, sweep.mode) if _has_scores(trials, sweep.metric) else None
+    best = (
+        plot.ranked(trials, sweep.metric, sweep.mode) if _has_scores(trials, sweep.metric) else None
+    )
     if best is not None and len(best):
         column = plot.metric_column(trials, sweep.metric)
-        items.append(f"best {column} <b>{best.iloc[0][column]:.4g}</b> ({best.iloc[0]['trial_id']})")
+        items.append(
+            f"best {column} <b>{best.iloc[0][column]:.4g}</b> ({best.iloc[0]['trial_id']})"
+        )
     search = sweep.spec.get("search") or {}
     scheduler = sweep.spec.get("scheduler") or {}
     items.append(
@@ -228,7 +231,8 @@ def _top_table(sweep: SweepData) -> str:
     extra = [c for c in ("iterations", "stopped_early", "status") if c in trials]
     columns = ["trial_id", column, *params, *extra]
     head = "".join(
-        f'<th class="{"id" if c == "trial_id" else ""}">{html.escape(c)}</th>' for c in ["#", *columns]
+        f'<th class="{"id" if c == "trial_id" else ""}">{html.escape(c)}</th>'
+        for c in ["#", *columns]
     )
     rows = []
     for rank, (_, row) in enumerate(best.iterrows(), start=1):
@@ -237,7 +241,9 @@ def _top_table(sweep: SweepData) -> str:
             css = ' class="id"' if c == "trial_id" else ""
             cells.append(f"<td{css}>{html.escape(_cell(row[c]))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    title = f"The best {len(best)} of {len(trials)} trials by {column} ({sweep.mode}) and their configs"
+    title = (
+        f"The best {len(best)} of {len(trials)} trials by {column} ({sweep.mode}) and their configs"
+    )
     return (
         f'<p class="summary">{html.escape(title)}</p>'
         f'<table id="top-trials"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
