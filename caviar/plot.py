@@ -327,7 +327,7 @@ def _metric_axis(fig: go.Figure, values: np.ndarray, title: str, log: bool | Non
         log = positive and values.max() / values.min() > 10
     axis: dict[str, Any] = {"title_text": title}
     if log and positive:
-        axis.update(type="log", exponentformat="power")
+        axis.update(type="log", exponentformat="power", dtick="D2")
     fig.update_yaxes(**axis)
 
 

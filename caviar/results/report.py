@@ -33,7 +33,7 @@ h1 { font-size: 26px; margin-bottom: 4px; }
 h2 { font-size: 19px; margin-top: 34px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .summary { color: #555; margin: 4px 0 14px 0; }
 .note { color: #8a5a00; background: #fff6e0; padding: 6px 10px; border-radius: 4px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 10px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 10px; }
 .figure { border: 1px solid #eee; border-radius: 4px; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: right; }
