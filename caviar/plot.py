@@ -221,7 +221,7 @@ def curves(
         return _layout(fig, title)
 
     final = pd.Series({t: float(y[-1]) for t, (_, y) in per_trial.items()})
-    if trials_df is not None and len(trials_df):
+    if trials_df is not None and len(trials_df) and f"best_{metric}" in trials_df:
         column = metric_column(trials_df, metric)
         known = trials_df.set_index("trial_id")[column].astype(float)
         final = known.reindex(final.index).fillna(final)

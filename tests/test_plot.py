@@ -121,3 +121,19 @@ def test_bad_arguments_name_the_parameter(sweep: plot.SweepData) -> None:
         plot.param(sweep.trials, "nope", "loss")
     with pytest.raises(ValueError, match="max_points: must be >= 2, got 1"):
         plot.curves(sweep.curves, metric="loss", max_points=1)
+
+
+def test_mode_max_ranks_the_highest_first(sweep: plot.SweepData) -> None:
+    trials = sweep.trials.assign(best_loss=-sweep.trials["best_loss"])
+    fig = plot.curves(sweep.curves, trials, metric="loss", mode="max", best=1)
+    best = trials.sort_values("best_loss", ascending=False)["trial_id"].iloc[0]
+    assert fig.data[-1].name.startswith(f"#1 {best}")
+    assert plot.parallel(trials, sweep.space, "loss", mode="max").data[0].line.reversescale
+
+
+def test_trials_without_curves_yet(sweep: plot.SweepData) -> None:
+    running = pd.DataFrame({"trial_id": ["new1", "new2"], "status": ["RUNNING", "PENDING"]})
+    trials = pd.concat([sweep.trials, running], ignore_index=True)
+    fig = plot.curves(sweep.curves, trials, metric="loss")
+    assert fig.layout.title.text == f"Learning curves: loss of {len(sweep.trials)} trials"
+    assert plot.param(trials, "lr", "loss", sweep.space).layout.xaxis.type == "log"
