@@ -62,11 +62,13 @@ def default_output(sweep_dir: str) -> str:
 
 
 def build_report(sweep_dir: str, output: str | Path) -> ReportInfo:
-    """Read the sweep at ``sweep_dir`` and write its report to ``output``."""
+    """Read the sweep at ``sweep_dir`` and write its report to ``output`` (a file or a directory)."""
     started = time.perf_counter()
     sweep = plot.load_sweep(sweep_dir)
     page, figures = render(sweep)
     target = Path(output)
+    if target.is_dir():
+        target = target / "report.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.tmp")
     temporary.write_text(page, encoding="utf-8")
@@ -196,8 +198,9 @@ def _summary(sweep: SweepData) -> str:
     )
     if best is not None and len(best):
         column = plot.metric_column(trials, sweep.metric)
+        trial_id = html.escape(str(best.iloc[0]["trial_id"]))
         items.append(
-            f"best {column} <b>{best.iloc[0][column]:.4g}</b> ({best.iloc[0]['trial_id']})"
+            f"best {html.escape(sweep.metric)} <b>{best.iloc[0][column]:.4g}</b> (trial {trial_id})"
         )
     search = sweep.spec.get("search") or {}
     scheduler = sweep.spec.get("scheduler") or {}

@@ -170,6 +170,9 @@ def test_cli_report_default_output_and_missing_sweep(tmp_path: Path) -> None:
     chosen = run_cli("report", sweep, "-o", str(tmp_path / "out" / "r.html"))
     assert chosen.returncode == 0 and (tmp_path / "out" / "r.html").is_file()
 
+    into_dir = run_cli("report", sweep, "-o", str(tmp_path / "out"))
+    assert into_dir.returncode == 0 and (tmp_path / "out" / "report.html").is_file()
+
     missing = run_cli("report", str(tmp_path / "nope"))
     assert missing.returncode == 2
     assert "no caviar sweep" in missing.stderr and "Traceback" not in missing.stderr
