@@ -22,18 +22,34 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from caviar.results.importance import Importance, importances
+from caviar.results.ranking import Mode, check_mode, metric_column, ranked, searched_params
 from caviar.search_spaces import Choice, Constant, Distribution, Float, Integer, Space
 
-Mode = Literal["min", "max"]
+__all__ = [
+    "Importance",
+    "SweepData",
+    "axis_kind",
+    "curves",
+    "importance",
+    "importances",
+    "load_sweep",
+    "metric_column",
+    "milestones",
+    "parallel",
+    "param",
+    "ranked",
+    "rounds",
+    "rungs",
+    "searched_params",
+]
+
 AxisKind = Literal["linear", "log", "reverse_log", "category"]
 COLORSCALE = "Viridis"
 BEST_COLORS = ("#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#17becf", "#bcbd22", "#1f77b4")
 # Curves are drawn as a handful of traces (one per color band), each a polyline with NaN gaps.
 COLOR_BANDS = 12
 MAX_POINTS_PER_CURVE = 100
-# Optuna's default forest (64 trees, depth 64) takes a minute on 2,000 trials; depth 8 bounds the
-# leaves (and the time, ~2 s) whatever the trial count, with the same ranking on our tests.
-FANOVA_TREES, FANOVA_DEPTH = 32, 8
 FONT = {"family": "Helvetica, Arial, sans-serif", "size": 13}
 
 
@@ -125,30 +141,6 @@ def _apply_axis(fig: go.Figure, kind: AxisKind, name: str, row: int | None = Non
         fig.update_xaxes(**axis, row=row, col=1)
 
 
-# Ranking
-
-
-def metric_column(trials: pd.DataFrame, metric: str) -> str:
-    """The trials column that ranks trials: ``best_<metric>``, else the last ``<metric>``."""
-    for column in (f"best_{metric}", metric):
-        if column in trials:
-            return column
-    raise ValueError(f"metric: no column best_{metric} or {metric} in the trials table")
-
-
-def ranked(trials: pd.DataFrame, metric: str, mode: Mode = "min") -> pd.DataFrame:
-    """Trials with a value of the metric, best first."""
-    column = metric_column(trials, metric)
-    scored = trials[pd.to_numeric(trials[column], errors="coerce").notna()]
-    return scored.sort_values(column, ascending=(mode == "min"), kind="stable")
-
-
-def _check_mode(mode: str) -> Mode:
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode: must be 'min' or 'max', got {mode!r}")
-    return mode  # type: ignore[return-value]
-
-
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01, "xanchor": "left"},
@@ -198,7 +190,7 @@ def curves(
     a few traces (one per color band) with at most ``max_points`` points each, so thousands of
     trials stay light. ``log_y``: log axis for the metric (default: when it spans > 2 decades).
     """
-    mode = _check_mode(mode)
+    mode = check_mode(mode)
     if max_points < 2:
         raise ValueError(f"max_points: must be >= 2, got {max_points}")
     fig = go.Figure()
@@ -410,7 +402,7 @@ def param(
     ``space`` gives the scale (log axis for loguniform, ``1 - x`` on a log axis for
     reverse_loguniform, a strip per value for a choice); without it numbers are linear.
     """
-    mode = _check_mode(mode)
+    mode = check_mode(mode)
     if name not in trials_df:
         raise ValueError(f"name: no column {name!r} in the trials table")
     kind = _kind_of(name, trials_df, space)
@@ -503,13 +495,6 @@ def _category_order(distribution: Distribution | None, values: np.ndarray) -> li
     return seen
 
 
-def searched_params(trials_df: pd.DataFrame, space: Space | None) -> list[str]:
-    """The hyperparameters worth plotting: searched in the space (or, without one, none known)."""
-    if space is None:
-        return []
-    return [n for n in space.searched if n in trials_df]
-
-
 # Parallel coordinates
 
 
@@ -522,7 +507,7 @@ def parallel(
     params: Sequence[str] | None = None,
 ) -> go.Figure:
     """Parallel coordinates over the ``top`` best trials: each axis on its parameter's scale."""
-    mode = _check_mode(mode)
+    mode = check_mode(mode)
     names = list(params) if params is not None else searched_params(trials_df, space)
     best = ranked(trials_df, metric, mode).head(top)
     column = metric_column(trials_df, metric)
@@ -587,91 +572,6 @@ def parallel(
 # Importance
 
 
-@dataclass(frozen=True)
-class Importance:
-    """Importance of each hyperparameter for the metric, the method that measured it, what it left out."""
-
-    values: dict[str, float]
-    method: str
-    excluded: tuple[str, ...] = ()
-
-
-def importances(
-    trials_df: pd.DataFrame,
-    space: Space,
-    metric: str = "val_loss",
-    mode: Mode = "min",
-    seed: int = 0,
-) -> Importance:
-    """fANOVA importance (Optuna's ``FanovaImportanceEvaluator``) of the searched parameters.
-
-    The trials become an Optuna study (``optuna.trial.create_trial``), each parameter with the
-    distribution of its scale; ``1 - x`` on a log scale for reverse_loguniform. Conditional
-    parameters (absent from some trials) are left out: fANOVA needs every parameter in every trial.
-    """
-    import optuna
-
-    mode = _check_mode(mode)
-    scored = ranked(trials_df, metric, mode)
-    column = metric_column(trials_df, metric)
-    names = searched_params(scored, space)
-    used = [n for n in names if len(scored) and scored[n].notna().all()]
-    excluded = tuple(n for n in names if n not in used)
-    used = [n for n in used if _varies(scored[n])]
-    method = f"fANOVA (Optuna's FanovaImportanceEvaluator, {FANOVA_TREES} trees of depth ≤ {FANOVA_DEPTH})"
-    if len(scored) < 4 or not used:
-        return Importance({}, method, excluded)
-    distributions = {n: _optuna_distribution(space[n]) for n in used}
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize" if mode == "min" else "maximize")
-    for _, row in scored.iterrows():
-        params = {n: _optuna_value(space[n], row[n]) for n in used}
-        study.add_trial(
-            optuna.trial.create_trial(
-                params=params, distributions=distributions, value=float(row[column])
-            )
-        )
-    evaluator = optuna.importance.FanovaImportanceEvaluator(
-        n_trees=FANOVA_TREES, max_depth=FANOVA_DEPTH, seed=seed
-    )
-    values = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
-    return Importance({k: float(v) for k, v in values.items()}, method, excluded)
-
-
-def _varies(values: pd.Series) -> bool:
-    return bool(values.astype("string").nunique() > 1)
-
-
-def _optuna_distribution(distribution: Distribution) -> Any:
-    from optuna.distributions import (
-        CategoricalDistribution,
-        FloatDistribution,
-        IntDistribution,
-    )
-
-    if isinstance(distribution, Float):
-        if distribution.scale == "reverse_log":
-            return FloatDistribution(1 - distribution.high, 1 - distribution.low, log=True)
-        return FloatDistribution(
-            distribution.low, distribution.high, log=distribution.scale == "log"
-        )
-    if isinstance(distribution, Integer):
-        if distribution.log:
-            return IntDistribution(distribution.low, distribution.high, log=True)
-        return IntDistribution(distribution.low, distribution.high, step=distribution.step)
-    if isinstance(distribution, Choice):
-        return CategoricalDistribution([str(v) for v in distribution.values])
-    raise ValueError(f"distribution: cannot rate importance of {distribution!r}")
-
-
-def _optuna_value(distribution: Distribution, value: Any) -> Any:
-    if isinstance(distribution, Float):
-        return 1 - float(value) if distribution.scale == "reverse_log" else float(value)
-    if isinstance(distribution, Integer):
-        return int(value)
-    return str(value)
-
-
 def importance(
     trials_df: pd.DataFrame | Importance,
     space: Space | None = None,
@@ -715,7 +615,7 @@ def rounds(
     mode: Mode = "min",
 ) -> go.Figure:
     """Where each round of a coarse-to-fine search sampled: one row per numeric parameter."""
-    mode = _check_mode(mode)
+    mode = check_mode(mode)
     if "round" not in trials_df:
         raise ValueError("trials_df: no 'round' column (not a coarse_to_fine sweep)")
     column = metric_column(trials_df, metric)
