@@ -182,6 +182,30 @@ def compact(
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command()
+def report(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o", "--output", help="HTML file to write; default SWEEP_DIR/report.html (local)."
+        ),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report of a sweep (also while it runs)."""
+    from caviar.results.report import build_report, default_output
+    from caviar.results.store import SPEC_FILE, SweepStore
+
+    if not SweepStore.at(sweep_dir).exists(SPEC_FILE):
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
+    info = build_report(sweep_dir, output or default_output(sweep_dir))
+    out.print(
+        f"caviar: report of {info.trials} trials -> {info.path} "
+        f"({info.size_bytes / 1e6:.1f} MB, {info.seconds:.1f} s)",
+        soft_wrap=True,
+    )
+
+
 def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
     from caviar.results.readers import read_trials
 
