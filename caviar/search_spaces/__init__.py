@@ -17,6 +17,7 @@ from caviar.search_spaces.distributions import (
     grid,
     integer,
     loguniform,
+    pow2,
     reverse_loguniform,
     uniform,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "loguniform",
     "parse",
     "parse_value",
+    "pow2",
     "reverse_loguniform",
     "uniform",
 ]
