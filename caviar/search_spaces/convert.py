@@ -92,9 +92,8 @@ def _warped_domain(dist: Float | Integer) -> Any:
     domain: Any
     if isinstance(dist, Float):
         domain = sample.Float(dist.low, dist.high)
-    else:
+    else:  # Ray's Integer upper bound is exclusive
         domain = sample.Integer(dist.low, dist.high + 1)  # type: ignore[no-untyped-call]
-        # (Ray's Integer upper bound is exclusive)
     domain.set_sampler(_ray_sampler_class()(dist))
     return domain
 

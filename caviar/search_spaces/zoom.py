@@ -116,9 +116,9 @@ def _zoom_one(name: str, dist: Distribution, values: list[Any], margin: float) -
     unit = dist.to_unit(np.asarray(values, dtype=float))
     lo_u, hi_u = max(0.0, float(unit.min()) - margin), min(1.0, float(unit.max()) + margin)
     lo, hi = dist.from_unit(np.array([lo_u, hi_u]))
-    if isinstance(dist, Float):
-        low = min(max(float(lo), dist.low), min(values))
-        high = max(min(float(hi), dist.high), max(values))
+    if isinstance(dist, Float):  # the original bounds exactly where the zoom reaches them
+        low = dist.low if lo_u == 0 else min(max(float(lo), dist.low), min(values))
+        high = dist.high if hi_u == 1 else max(min(float(hi), dist.high), max(values))
         return Float(float(low), float(high), dist.scale, dist.step)
     low_i = min(max(int(lo), dist.low), min(values))
     high_i = max(min(int(hi), dist.high), max(values))
