@@ -411,9 +411,11 @@ class Choice(Distribution):
         return np.asarray(self.values, dtype=object if self.value_type == "str" else None)[index]
 
     def to_unit(self, x: npt.ArrayLike) -> np.ndarray:
-        index = [
-            self.values.index(to_python(v)) for v in np.atleast_1d(np.asarray(x, dtype=object))
-        ]
+        index = []
+        for v in np.atleast_1d(np.asarray(x, dtype=object)):
+            if not self.contains(v):
+                raise ValueError(f"{self!r}: {v!r} is not one of the values")
+            index.append(self.values.index(to_python(v)))
         return (np.asarray(index, dtype=float) + 0.5) / len(self.values)
 
     def contains(self, value: Any) -> bool:

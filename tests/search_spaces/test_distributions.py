@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from caviar.search_spaces import (
+    Float,
     choice,
     constant,
     grid,
@@ -156,3 +157,12 @@ def test_reverse_loguniform_is_log_uniform_in_one_minus_x() -> None:
 def test_malformed_distributions_are_rejected_with_the_reason(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse(text)
+
+
+def test_values_outside_a_distribution_are_rejected_where_they_come_in() -> None:
+    with pytest.raises(
+        ValueError, match=r"choice\('sgd', 'adam'\): 'sgdd' is not one of the values"
+    ):
+        choice("sgd", "adam").to_unit(["sgdd"])
+    with pytest.raises(ValueError, match=r"float: scale must be 'linear', 'log' or 'reverse_log'"):
+        Float(0, 1, "cubic")  # type: ignore[arg-type]
