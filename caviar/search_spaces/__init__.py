@@ -1,10 +1,12 @@
-"""Search spaces: each hyperparameter on its right scale, conditional parameters, YAML parsing.
+"""Search spaces: each hyperparameter on its right scale, conditional parameters, YAML parsing,
+presets by tuning priority, coarse-to-fine zoom, conversion to Ray Tune and Optuna.
 
 >>> from caviar.search_spaces import loguniform, parse
 >>> parse("loguniform(1e-4, 1)") == loguniform(1e-4, 1)
 True
 """
 
+from caviar.search_spaces.convert import from_optuna, suggest_config, to_optuna, to_ray_tune
 from caviar.search_spaces.distributions import (
     Choice,
     Constant,
@@ -17,11 +19,14 @@ from caviar.search_spaces.distributions import (
     grid,
     integer,
     loguniform,
+    pow2,
     reverse_loguniform,
     uniform,
 )
 from caviar.search_spaces.parsing import parse, parse_value
+from caviar.search_spaces.presets import preset
 from caviar.search_spaces.space import Condition, Config, Param, Space
+from caviar.search_spaces.zoom import zoom
 
 __all__ = [
     "Choice",
@@ -36,11 +41,18 @@ __all__ = [
     "Space",
     "choice",
     "constant",
+    "from_optuna",
     "grid",
     "integer",
     "loguniform",
     "parse",
     "parse_value",
+    "pow2",
+    "preset",
     "reverse_loguniform",
+    "suggest_config",
+    "to_optuna",
+    "to_ray_tune",
     "uniform",
+    "zoom",
 ]

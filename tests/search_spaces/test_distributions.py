@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from caviar.search_spaces import (
+    Float,
     choice,
     constant,
     grid,
     integer,
     loguniform,
     parse,
+    pow2,
     reverse_loguniform,
     uniform,
 )
@@ -63,11 +66,33 @@ def test_integer_includes_both_ends() -> None:
 
 
 def test_log_integer_draws_each_value_by_its_log_width() -> None:
+    """Chi-square against log(k + 0.5) - log(k - 0.5): the top value 4 keeps its share."""
     draws = integer(1, 4, log=True).sample(40_000, rng=0)
     widths = np.diff(np.log([0.5, 1.5, 2.5, 3.5, 4.5]))
-    expected = widths / widths.sum()
-    observed = np.bincount(draws, minlength=5)[1:] / len(draws)
-    np.testing.assert_allclose(observed, expected, atol=0.01)
+    observed = np.bincount(draws, minlength=5)[1:]
+    assert observed.sum() == len(draws)  # nothing outside 1..4
+    assert stats.chisquare(observed, widths / widths.sum() * len(draws)).pvalue > 1e-3
+    # the test has power: equal frequencies (a linear integer) are rejected
+    assert stats.chisquare(observed, np.full(4, len(draws) / 4)).pvalue < 1e-100
+
+
+def test_powers_of_two() -> None:
+    bs = pow2(16, 128)
+    assert bs == integer(16, 128, base=2) == parse("pow2(16, 128)")
+    assert repr(bs) == "integer(16, 128, base=2)"
+    assert bs.values() == [16, 32, 64, 128] and bs.size == 4
+    assert bs.contains(64) and not bs.contains(48) and not bs.contains(256)
+    assert bs.from_unit([0.0, 0.3, 0.6, 1.0]).tolist() == [16, 32, 64, 128]
+    assert bs.from_unit(bs.to_unit([16, 32, 64, 128])).tolist() == [16, 32, 64, 128]
+    assert integer(1, 81, base=3).values() == [1, 3, 9, 27, 81]
+
+
+def test_stepped_floats_give_the_end_points_their_full_share() -> None:
+    draws = uniform(0, 1, step=0.25).sample(20_000, rng=0)
+    _, counts = np.unique(draws, return_counts=True)
+    assert len(counts) == 5
+    assert stats.chisquare(counts).pvalue > 1e-3
+    assert uniform(0, 1, step=0.25).contains(0.75) and not uniform(0, 1, step=0.25).contains(0.7)
 
 
 def test_reverse_loguniform_is_log_uniform_in_one_minus_x() -> None:
@@ -108,8 +133,36 @@ def test_reverse_loguniform_is_log_uniform_in_one_minus_x() -> None:
         ("loguniform(1e-4)", r"loguniform: bad arguments"),
         ("loguniform(1e-4, 1, base=2)", r"loguniform: bad arguments"),
         ("os.system('x')", r"expected a call such as loguniform"),
+        ("loguniform(1e-4, 1e999)", r"loguniform: high must be finite, got inf"),
+        ("uniform(0, 1, step=0.3)", r"uniform: high - low must be a multiple of step"),
+        ("uniform(0, 1, step='a')", r"uniform: step must be a number, got 'a'"),
+        ("uniform(True, 2)", r"uniform: low must be a number, got True"),
+        ("reverse_loguniform(0.5, 0.9, step=0.1)", r"reverse_loguniform: bad arguments"),
+        ("integer(1, 10, step=2.5)", r"integer: step must be an integer, got 2.5"),
+        ("integer(1, 4, log='yes')", r"integer: log must be True or False, got 'yes'"),
+        ("integer(2, 8, step=2, log=True)", r"integer: step must be 1 on a log scale, got 2"),
+        ("integer(16, 100, base=2)", r"integer: high must be a power of 2, got 100"),
+        ("integer(12, 128, base=2)", r"integer: low must be a power of 2, got 12"),
+        ("integer(1, 8, base=1)", r"integer: base must be an integer >= 2, got 1"),
+        ("integer(1, 8, log=True, base=2)", r"integer: base=2 cannot be combined with step or log"),
+        ("pow2(0, 8)", r"integer: low must be a power of 2, got 0"),
+        ("pow2(64, 16)", r"integer: low must be <= high, got low=64, high=16"),
+        ("choice(1e999)", r"choice: values must be finite, got inf"),
+        ("choice([1, 2])", r"choice: values must be numbers or strings, got \[1, 2\]"),
+        ("constant((1,))", r"constant: values must be numbers or strings"),
+        ("loguniform(*[1, 2])", r"loguniform: arguments must be literal"),
+        ("loguniform(1e-4, 1, **{})", r"loguniform: \*\* arguments are not allowed"),
     ],
 )
 def test_malformed_distributions_are_rejected_with_the_reason(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse(text)
+
+
+def test_values_outside_a_distribution_are_rejected_where_they_come_in() -> None:
+    with pytest.raises(
+        ValueError, match=r"choice\('sgd', 'adam'\): 'sgdd' is not one of the values"
+    ):
+        choice("sgd", "adam").to_unit(["sgdd"])
+    with pytest.raises(ValueError, match=r"float: scale must be 'linear', 'log' or 'reverse_log'"):
+        Float(0, 1, "cubic")  # type: ignore[arg-type]
