@@ -36,15 +36,19 @@ DEFAULTS: dict[str, Any] = {
     "init": "default",  # default | kaiming | xavier | orthogonal
     "batch_size": 64,
     "epochs": 10,
-    "lr_schedule": "constant",  # constant | step | exponential | cosine
+    "lr_schedule": "constant",  # constant | step | exponential | cosine | triangular | one_cycle
     "lr_decay": 0.1,  # gamma of step (per lr_step_epochs) and exponential (per epoch ** 1/10)
     "lr_step_epochs": 10,
     "warmup_epochs": 0,
+    "cycle_epochs": 4,  # triangular: epochs per full cycle (up and down)
+    "min_lr_ratio": 0.1,  # triangular / one_cycle: lowest lr as a fraction of lr
     "grad_clip": 0.0,  # max gradient norm; 0 disables
     "patience": 0,  # epochs without val improvement before stopping; 0 disables
     "seed": 0,
     "checkpoint_every": 1,
 }
+
+LR_SCHEDULES = ("constant", "step", "exponential", "cosine", "triangular", "one_cycle")
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -161,9 +165,19 @@ def lr_factor(config: Mapping[str, Any], epoch: int) -> float:
     if schedule == "cosine":
         total = max(1, int(config["epochs"]) - warmup)
         return 0.5 * (1 + math.cos(math.pi * min(t, total) / total))
-    raise ValueError(
-        f"lr_schedule: unknown {schedule!r} (known: constant, step, exponential, cosine)"
-    )
+    if schedule == "triangular":
+        floor, cycle = float(config["min_lr_ratio"]), max(2, int(config["cycle_epochs"]))
+        phase = (t % cycle) / cycle  # 0 -> 1 over one cycle; peak (factor 1) at the middle
+        return floor + (1 - floor) * (1 - abs(2 * phase - 1))
+    if schedule == "one_cycle":
+        # Smith's 1cycle: up from min_lr_ratio to 1 over the first 30%, cosine down to ~0 after.
+        floor, total = float(config["min_lr_ratio"]), max(2, int(config["epochs"]) - warmup)
+        peak = max(1, round(0.3 * total))
+        if t < peak:
+            return floor + (1 - floor) * t / peak
+        down = min(t - peak + 1, total - peak) / max(1, total - peak)
+        return floor * 1e-2 + (1 - floor * 1e-2) * 0.5 * (1 + math.cos(math.pi * down))
+    raise ValueError(f"lr_schedule: unknown {schedule!r} (known: {', '.join(LR_SCHEDULES)})")
 
 
 def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
