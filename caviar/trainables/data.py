@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pyarrow.lib import ArrowException
 
 Task = Literal["classification", "regression"]
 
@@ -153,6 +154,8 @@ def _read_table(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
     path = Path(spec.path)
     if not path.is_file():
         raise ValueError(f"path: file not found: {spec.path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"path: cannot read {spec.path}: the file is empty")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
@@ -160,7 +163,13 @@ def _read_table(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
             frame = pd.read_csv(path)
         else:
             raise ValueError(f"path: expected a .parquet or .csv file, got {spec.path}")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+    except (
+        OSError,
+        ArrowException,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+    ) as error:
         raise ValueError(f"path: cannot read {spec.path}: {str(error).splitlines()[0]}") from None
     if len(frame) < 10:
         raise ValueError(f"path: {spec.path} has {len(frame)} rows, need at least 10")
