@@ -66,3 +66,30 @@ def test_cyclical_schedules_rise_then_fall(schedule: str) -> None:
     assert max(factors) == pytest.approx(1.0, abs=0.06)
     assert factors[0] < factors[peak] and factors[peak + 1] < factors[peak]
     assert all(0 < f <= 1 for f in factors)
+
+
+def test_kfold_partitions_rows_and_reports_the_mean_over_folds(cancer: DataSpec) -> None:
+    from caviar.trainables.data import load_dataset
+
+    spec = DataSpec.from_dict({"path": cancer.path, "target": "target", "folds": 3})
+    data = load_dataset(spec)
+    assert len(data.folds) == 3
+    assert sum(len(f.y_val) for f in data.folds) == 569  # every row validates exactly once
+    config = {"epochs": 3, "lr": 3e-3, "hidden_units": 16, "dropout": 0.1}
+    straight = RecordingContext(spec)
+    train_mlp(config, straight)
+    straight.flush()
+    assert len(straight.reports) == 3 and straight.reports[-1]["val_accuracy"] > 0.9
+    assert len(straight.checkpoints[0][1]["folds"]) == 3
+    resumed = RecordingContext(spec, saved=straight.checkpoints[0])
+    train_mlp(config, resumed)
+    resumed.flush()
+    assert resumed.reports == [
+        {**r, "epoch_time_s": resumed.reports[i]["epoch_time_s"]}
+        for i, r in enumerate(straight.reports[1:])
+    ]
+
+
+def test_bad_folds_are_rejected() -> None:
+    with pytest.raises(ValueError, match="folds: must be 0"):
+        DataSpec(folds=1)
