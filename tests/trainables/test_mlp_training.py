@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from sklearn.datasets import load_breast_cancer
 
 from caviar.trainables.data import DataSpec
@@ -93,3 +94,35 @@ def test_kfold_partitions_rows_and_reports_the_mean_over_folds(cancer: DataSpec)
 def test_bad_folds_are_rejected() -> None:
     with pytest.raises(ValueError, match="folds: must be 0"):
         DataSpec(folds=1)
+
+
+def test_amp_is_ignored_on_cpu(cancer: DataSpec) -> None:
+    config = {"epochs": 2, "hidden_units": 8}
+    assert _curve(cancer, {**config, "amp": True}) == _curve(cancer, config)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_amp_trains_on_gpu(cancer: DataSpec) -> None:
+    class OnGPU(RecordingContext):
+        @property
+        def device(self) -> torch.device:
+            return torch.device("cuda", 0)
+
+    ctx = OnGPU(cancer)
+    train_mlp({"epochs": 10, "lr": 3e-3, "amp": True}, ctx)
+    ctx.flush()
+    assert ctx.reports[-1]["val_accuracy"] >= 0.9
+
+
+def test_example_user_trainable_resumes_where_it_stopped(cancer: DataSpec) -> None:
+    from examples.user_trainable import train
+
+    config = {"lr": 1e-2, "hidden_units": 16, "epochs": 4}
+    straight = RecordingContext(cancer)
+    train(config, straight)
+    straight.flush()
+    assert len(straight.reports) == 4
+    resumed = RecordingContext(cancer, saved=straight.checkpoints[1])
+    train(config, resumed)
+    resumed.flush()
+    assert len(resumed.reports) == 2 and resumed.iteration == 4
