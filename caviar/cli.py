@@ -277,6 +277,37 @@ def _exit_for(outcome: object) -> None:
         )
 
 
+@app.command(name="lr-find")
+def lr_find(
+    spec_path: Annotated[str, typer.Argument(metavar="SPEC", help="Sweep spec (YAML) of the mlp.")],
+    min_lr: Annotated[float, typer.Option("--min-lr", help="First lr of the test.")] = 1e-7,
+    max_lr: Annotated[float, typer.Option("--max-lr", help="Last lr of the test.")] = 10.0,
+    steps: Annotated[int, typer.Option(help="Batches (one lr each).")] = 100,
+    output: Annotated[str, typer.Option("-o", "--output", help="Plot (PNG).")] = "lr_find.png",
+) -> None:
+    """LR range test: plot loss vs lr (log axis), print the suggested lr. Starts no Ray."""
+    from caviar.orchestrator.spec import load_spec, nested_error
+    from caviar.trainables.data import load_dataset
+    from caviar.trainables.lr_find import lr_range_test, representative_config, save_plot
+
+    spec = load_spec(spec_path, [])
+    if spec.trainable != "mlp" or spec.data is None:
+        raise SpecError("trainable", f"lr-find needs the built-in mlp, got {spec.trainable!r}")
+    try:
+        data = load_dataset(spec.data)
+    except ValueError as error:
+        raise nested_error("data", error) from None
+    config = representative_config({name: spec.space[name] for name in spec.space})
+    try:
+        result = lr_range_test(config, data, min_lr=min_lr, max_lr=max_lr, steps=steps)
+    except ValueError as error:
+        raise SpecError("", str(error)) from None
+    save_plot(result, output)
+    print(f"suggested lr: {result.suggested_lr:.3g}")
+    print(f"suggested range: lr: {result.range_text()}")
+    print(f"plot: {output}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line messages and exit 2 for bad input, never a traceback for it."""
     args = sys.argv[1:] if argv is None else argv

@@ -300,7 +300,7 @@ def _parse_data(value: Any, trainable: str) -> DataSpec | None:
 
 
 def _check_mlp(space: Space, metric: str, data: DataSpec | None) -> None:
-    from caviar.trainables.mlp import ACTIVATIONS, DEFAULTS
+    from caviar.trainables.mlp import ACTIVATIONS, DEFAULTS, LR_SCHEDULES
 
     for name in space:
         if name not in DEFAULTS:
@@ -310,7 +310,7 @@ def _check_mlp(space: Space, metric: str, data: DataSpec | None) -> None:
     allowed = {
         "optimizer": {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"},
         "activation": set(ACTIVATIONS),
-        "lr_schedule": {"constant", "step", "exponential", "cosine"},
+        "lr_schedule": set(LR_SCHEDULES),
         "init": {"default", "kaiming", "xavier", "orthogonal"},
     }
     for name, values in allowed.items():

@@ -38,6 +38,19 @@ class TrialContext:
         return load_dataset(self._data_spec)
 
     @property
+    def device(self) -> torch.device:
+        """``cuda`` when Ray assigned this trial a GPU and torch can use it, else ``cpu``.
+
+        Ray sets CUDA_VISIBLE_DEVICES to the trial's GPUs, so their first one is ``cuda:0``.
+        """
+        if torch.cuda.is_available():
+            import ray
+
+            if ray.is_initialized() and ray.get_gpu_ids():
+                return torch.device("cuda", 0)
+        return torch.device("cpu")
+
+    @property
     def trial_id(self) -> str:
         return str(tune.get_context().get_trial_id())
 

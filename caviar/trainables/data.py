@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pyarrow.lib import ArrowException
 
 Task = Literal["classification", "regression"]
 
@@ -28,6 +29,7 @@ DATA_KEYS = {
     "path",
     "target",
     "val_fraction",
+    "folds",
 }
 
 
@@ -46,6 +48,7 @@ class DataSpec:
     path: str | None = None
     target: str | None = None
     val_fraction: float = 0.2
+    folds: int = 0  # K >= 2: K-fold cross-validation instead of one val_fraction split
 
     def __post_init__(self) -> None:
         if self.path is None and self.synthetic not in ("classification", "regression"):
@@ -54,7 +57,7 @@ class DataSpec:
             )
         if self.path is not None and self.target is None:
             raise ValueError("target: required with path (the name of the label column)")
-        for key in ("n_samples", "n_features", "n_informative", "n_classes", "seed"):
+        for key in ("n_samples", "n_features", "n_informative", "n_classes", "seed", "folds"):
             value = getattr(self, key)
             if value is None and key == "n_informative":
                 continue
@@ -71,6 +74,10 @@ class DataSpec:
             )
         if self.n_classes < 2:
             raise ValueError(f"n_classes: must be >= 2, got {self.n_classes}")
+        if self.folds == 1 or not 0 <= self.folds <= 20:
+            raise ValueError(
+                f"folds: must be 0 (no cross-validation) or in [2, 20], got {self.folds}"
+            )
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction: must be in (0, 1), got {self.val_fraction}")
 
@@ -99,6 +106,7 @@ class Dataset:
     y_val: np.ndarray
     task: Task
     n_classes: int  # 0 for regression
+    folds: tuple[Dataset, ...] = ()  # with ``folds: K``: K train/val splits; self is the first
 
     @property
     def n_features(self) -> int:
@@ -112,6 +120,8 @@ def load_dataset(spec: DataSpec) -> Dataset:
         x, y, task, n_classes = _read_table(spec)
     else:
         x, y, task, n_classes = _synthetic(spec)
+    if spec.folds >= 2:
+        return _kfold(x, y, task, n_classes, spec.folds, spec.seed)
     return _split(x, y, task, n_classes, spec.val_fraction, spec.seed)
 
 
@@ -153,6 +163,8 @@ def _read_table(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
     path = Path(spec.path)
     if not path.is_file():
         raise ValueError(f"path: file not found: {spec.path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"path: cannot read {spec.path}: the file is empty")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
@@ -160,7 +172,13 @@ def _read_table(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
             frame = pd.read_csv(path)
         else:
             raise ValueError(f"path: expected a .parquet or .csv file, got {spec.path}")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+    except (
+        OSError,
+        ArrowException,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+    ) as error:
         raise ValueError(f"path: cannot read {spec.path}: {str(error).splitlines()[0]}") from None
     if len(frame) < 10:
         raise ValueError(f"path: {spec.path} has {len(frame)} rows, need at least 10")
@@ -184,12 +202,38 @@ def _read_table(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
     return x, codes.astype(np.int64), "classification", int(codes.max()) + 1
 
 
+def _kfold(
+    x: np.ndarray, y: np.ndarray, task: Task, n_classes: int, folds: int, seed: int
+) -> Dataset:
+    """K folds (stratified for classification), each standardized on its own training part."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (
+        StratifiedKFold(folds, shuffle=True, random_state=seed)
+        if task == "classification" and np.bincount(y.astype(np.int64)).min() >= folds
+        else KFold(folds, shuffle=True, random_state=seed)
+    )
+    parts = tuple(
+        _standardize(x, y, task, n_classes, train, val) for train, val in splitter.split(x, y)
+    )
+    first = parts[0]
+    return Dataset(
+        first.x_train, first.y_train, first.x_val, first.y_val, task, n_classes, folds=parts
+    )
+
+
 def _split(
     x: np.ndarray, y: np.ndarray, task: Task, n_classes: int, val_fraction: float, seed: int
 ) -> Dataset:
     order = np.random.default_rng(seed).permutation(len(x))
     n_val = max(1, round(len(x) * val_fraction))
     val, train = order[:n_val], order[n_val:]
+    return _standardize(x, y, task, n_classes, train, val)
+
+
+def _standardize(
+    x: np.ndarray, y: np.ndarray, task: Task, n_classes: int, train: np.ndarray, val: np.ndarray
+) -> Dataset:
     mean = x[train].mean(axis=0)
     std = x[train].std(axis=0)
     std[std == 0] = 1.0

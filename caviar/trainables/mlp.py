@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -17,6 +18,9 @@ from torch import nn
 
 from caviar.trainables.context import TrialContext
 from caviar.trainables.data import Dataset
+from caviar.trainables.optim import LR_SCHEDULES, build_optimizer, lr_factor
+
+__all__ = ["DEFAULTS", "LR_SCHEDULES", "build_model", "build_optimizer", "lr_factor", "train_mlp"]
 
 DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
@@ -36,14 +40,17 @@ DEFAULTS: dict[str, Any] = {
     "init": "default",  # default | kaiming | xavier | orthogonal
     "batch_size": 64,
     "epochs": 10,
-    "lr_schedule": "constant",  # constant | step | exponential | cosine
+    "lr_schedule": "constant",  # constant | step | exponential | cosine | triangular | one_cycle
     "lr_decay": 0.1,  # gamma of step (per lr_step_epochs) and exponential (per epoch ** 1/10)
     "lr_step_epochs": 10,
     "warmup_epochs": 0,
+    "cycle_epochs": 4,  # triangular: epochs per full cycle (up and down)
+    "min_lr_ratio": 0.1,  # triangular / one_cycle: lowest lr as a fraction of lr
     "grad_clip": 0.0,  # max gradient norm; 0 disables
     "patience": 0,  # epochs without val improvement before stopping; 0 disables
     "seed": 0,
     "checkpoint_every": 1,
+    "amp": False,  # float16 autocast + gradient scaling, on a GPU only
 }
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -108,100 +115,105 @@ def _initialize(model: nn.Module, scheme: str) -> None:
             nn.init.zeros_(module.bias)
 
 
-def build_optimizer(config: Mapping[str, Any], params: Any) -> torch.optim.Optimizer:
-    """The optimizer named by ``config['optimizer']`` with its hyperparameters from the config."""
-    name, lr, wd = config["optimizer"], float(config["lr"]), float(config["weight_decay"])
-    if name == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=lr,
-            momentum=float(config["momentum"]),
-            nesterov=bool(config["nesterov"]) and config["momentum"] > 0,
-            weight_decay=wd,
-        )
-    betas = (float(config["beta1"]), float(config["beta2"]))
-    if name == "adam":
-        return torch.optim.Adam(
-            params, lr=lr, betas=betas, eps=float(config["eps"]), weight_decay=wd
-        )
-    if name == "adamw":
-        return torch.optim.AdamW(
-            params, lr=lr, betas=betas, eps=float(config["eps"]), weight_decay=wd
-        )
-    if name == "rmsprop":
-        return torch.optim.RMSprop(
-            params,
-            lr=lr,
-            momentum=float(config["momentum"]),
-            eps=float(config["eps"]),
-            weight_decay=wd,
-        )
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, eps=float(config["eps"]), weight_decay=wd)
-    if name == "adadelta":
-        return torch.optim.Adadelta(params, lr=lr, eps=float(config["eps"]), weight_decay=wd)
-    raise ValueError(
-        f"optimizer: unknown {name!r} (known: sgd, adam, adamw, rmsprop, adagrad, adadelta)"
-    )
+@dataclass
+class _Fold:
+    """One model with its optimizer, schedule and batch order, and the split it trains on."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    batch_order: torch.Generator
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "batch_order": self.batch_order.get_state(),
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+        self.batch_order.set_state(state["batch_order"])
 
 
-def lr_factor(config: Mapping[str, Any], epoch: int) -> float:
-    """The multiplier of the base lr in ``epoch`` (0-based): warmup, then the schedule."""
-    warmup = int(config["warmup_epochs"])
-    if epoch < warmup:
-        return (epoch + 1) / (warmup + 1)
-    t = epoch - warmup
-    schedule = config["lr_schedule"]
-    if schedule == "constant":
-        return 1.0
-    if schedule == "step":
-        return float(config["lr_decay"]) ** (t // max(1, int(config["lr_step_epochs"])))
-    if schedule == "exponential":
-        return float(config["lr_decay"]) ** (t / 10)
-    if schedule == "cosine":
-        total = max(1, int(config["epochs"]) - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(t, total) / total))
-    raise ValueError(
-        f"lr_schedule: unknown {schedule!r} (known: constant, step, exponential, cosine)"
+def _make_fold(
+    cfg: Mapping[str, Any], data: Dataset, n_outputs: int, seed: int, device: torch.device
+) -> _Fold:
+    model = build_model(cfg, data.n_features, n_outputs).to(device)
+    optimizer = build_optimizer(cfg, model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(cfg, e))
+    amp = bool(cfg["amp"]) and device.type == "cuda"
+    return _Fold(
+        model,
+        optimizer,
+        scheduler,
+        torch.amp.GradScaler(device.type, enabled=amp),
+        torch.Generator().manual_seed(seed + 1),
+        torch.from_numpy(data.x_train).to(device),
+        torch.from_numpy(data.y_train).to(device),
+        torch.from_numpy(data.x_val).to(device),
+        torch.from_numpy(data.y_val).to(device),
     )
 
 
 def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
-    """Train an MLP on the sweep's data, reporting train/val loss and accuracy each epoch."""
+    """Train an MLP on the sweep's data, reporting train/val loss and accuracy each epoch.
+
+    With ``data: {folds: K}`` it trains K models in lockstep, one per fold, and reports the mean
+    over folds each epoch (``val_loss`` etc.), so schedulers compare trials on cross-validated
+    curves. Runs on the trial's GPU when Ray gave it one (``ctx.device``), with float16 autocast
+    when ``amp`` is true; ``amp`` is ignored on CPU.
+
+    Determinism: on CPU a seeded run is bit-for-bit reproducible, and so is a restored one. On a GPU
+    the model init, dropout masks and batch order are still seeded, but cuBLAS/cuDNN may pick
+    nondeterministic kernels (atomic adds in reductions and backward passes), and AMP's loss scaling
+    depends on those results, so curves agree only to rounding and can drift apart over epochs.
+    """
     cfg = with_defaults(config)
     data = ctx.data
-    torch.manual_seed(int(cfg["seed"]))
+    device = ctx.device
+    seed = int(cfg["seed"])
+    torch.manual_seed(seed)
     n_outputs = data.n_classes if data.task == "classification" else 1
-    model = build_model(cfg, data.n_features, n_outputs)
-    optimizer = build_optimizer(cfg, model.parameters())
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(cfg, e))
-    batch_order = torch.Generator().manual_seed(int(cfg["seed"]) + 1)
+    splits = data.folds or (data,)
+    folds = [
+        _make_fold(cfg, split, n_outputs, seed + 1000 * i, device) for i, split in enumerate(splits)
+    ]
     best, since_best = math.inf, 0
 
     state = ctx.restore()
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        batch_order.set_state(state["batch_order"])
+        for fold, fold_state in zip(folds, state.get("folds", [state]), strict=True):
+            fold.load(fold_state)
         torch.set_rng_state(state["torch_rng"])
         best, since_best = state["best"], state["since_best"]
 
-    x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
-    x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
     loss_fn: nn.Module = nn.CrossEntropyLoss() if data.task == "classification" else nn.MSELoss()
     batch_size = int(cfg["batch_size"])
 
     for epoch in range(ctx.iteration, int(cfg["epochs"])):
         started = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]
-        train_loss = _train_epoch(
-            model, optimizer, loss_fn, x_train, y_train, batch_size, batch_order, cfg
-        )
-        scheduler.step()
-        metrics = _evaluate(model, loss_fn, x_val, y_val, data)
-        metrics.update(train_loss=train_loss, lr=lr, epoch_time_s=time.perf_counter() - started)
-        if not (math.isfinite(train_loss) and math.isfinite(metrics["val_loss"])):
+        lr = folds[0].optimizer.param_groups[0]["lr"]
+        results = []
+        for fold in folds:
+            train_loss = _train_epoch(fold, loss_fn, batch_size, cfg)
+            fold.scheduler.step()
+            metrics = _evaluate(fold.model, loss_fn, fold.x_val, fold.y_val, data)
+            results.append({"train_loss": train_loss, **metrics})
+        metrics = {key: sum(r[key] for r in results) / len(results) for key in results[0]}
+        metrics.update(lr=lr, epoch_time_s=time.perf_counter() - started)
+        if not (math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])):
             ctx.report(**metrics, diverged=True)
             return
         ctx.report(**metrics)
@@ -214,10 +226,7 @@ def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
         if last or (epoch + 1) % every == 0:
             ctx.checkpoint(
                 {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "batch_order": batch_order.get_state(),
+                    "folds": [fold.state() for fold in folds],
                     "torch_rng": torch.get_rng_state(),
                     "best": best,
                     "since_best": since_best,
@@ -227,35 +236,39 @@ def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
             return
 
 
-def _train_epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    batch_size: int,
-    generator: torch.Generator,
-    cfg: Mapping[str, Any],
-) -> float:
+def _train_epoch(fold: _Fold, loss_fn: nn.Module, batch_size: int, cfg: Mapping[str, Any]) -> float:
+    model, optimizer, scaler, x, y = (
+        fold.model,
+        fold.optimizer,
+        fold.scaler,
+        fold.x_train,
+        fold.y_train,
+    )
     model.train()
-    order = torch.randperm(len(x), generator=generator)
+    order = torch.randperm(len(x), generator=fold.batch_order).to(x.device)
     total, l1, clip = 0.0, float(cfg["l1"]), float(cfg["grad_clip"])
+    device_type = x.device.type
     for start in range(0, len(x), batch_size):
         index = order[start : start + batch_size]
         if len(index) < 2 and cfg["batch_norm"]:
             continue  # batch norm cannot train on a batch of one
         optimizer.zero_grad(set_to_none=True)
-        output = model(x[index])
-        loss = loss_fn(
-            output.squeeze(-1) if output.shape[-1] == 1 and y.dtype.is_floating_point else output,
-            y[index],
-        )
+        with torch.autocast(device_type, dtype=torch.float16, enabled=scaler.is_enabled()):
+            output = model(x[index])
+            loss = loss_fn(
+                output.squeeze(-1)
+                if output.shape[-1] == 1 and y.dtype.is_floating_point
+                else output,
+                y[index],
+            )
         if l1 > 0:
             loss = loss + l1 * sum(p.abs().sum() for p in model.parameters())
-        loss.backward()
+        scaler.scale(loss).backward()
         if clip > 0:
+            scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         total += float(loss.detach()) * len(index)
     return total / len(x)
 
