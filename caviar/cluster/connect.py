@@ -53,8 +53,8 @@ def connected(address: str | None = None, num_cpus: int | None = None) -> Iterat
     except (ConnectionError, RuntimeError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SpecError("--address", f"cannot connect to Ray at {address!r}: {reason}") from None
-    cpus = int(ray.cluster_resources().get("CPU", 0))
-    gcs = context.address_info.get("gcs_address", "?")
+    cpus = int(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
+    gcs = getattr(context, "address_info", {}).get("gcs_address", "?")
     if address is None:
         description = f"caviar: started an embedded Ray ({cpus} CPUs)"
     else:
