@@ -24,7 +24,13 @@ def ray_local() -> Iterator[None]:
 
     from caviar.cluster.connect import runtime_env
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env())
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env=runtime_env(),
+    )
     yield
     ray.shutdown()
 

@@ -37,6 +37,7 @@ def connected(address: str | None = None, num_cpus: int | None = None) -> Iterat
     try:
         if address is None:
             context = ray.init(
+                address="local",  # always a new embedded Ray, never a `ray start` one by accident
                 num_cpus=num_cpus,
                 include_dashboard=False,
                 log_to_driver=False,
