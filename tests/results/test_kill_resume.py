@@ -15,9 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import duckdb
+import pytest
 import yaml
 
 import caviar
