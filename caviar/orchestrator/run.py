@@ -17,7 +17,14 @@ import pyarrow.fs as pafs
 from caviar.errors import SpecError
 from caviar.orchestrator.progress import ProgressCallback
 from caviar.orchestrator.schedulers import build_scheduler
-from caviar.orchestrator.searchers import SpaceSearcher, total_trials
+from caviar.orchestrator.searchers import (
+    SEED_KEY,
+    CoarseToFineSearcher,
+    ConfirmingSearcher,
+    SpaceSearcher,
+    total_trials,
+    tpe_searcher,
+)
 from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
 from caviar.results.callback import ParquetResultsCallback
 from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
@@ -128,8 +135,9 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
     import yaml
 
     spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
-    if not tune.Tuner.can_restore(store.path(TUNE_DIR), storage_filesystem=store.filesystem):
-        # Killed before Tune saved any state: start the same sweep again from scratch.
+    if not has_tune_state(store):
+        # Killed before Tune saved its first snapshot: no trial can have finished in Tune's view,
+        # so the same sweep starts again (the Parquet callback drops rows of the lost trials).
         tuner = _build_tuner(spec, store, show_progress)
     else:
         from caviar.trainables.adapter import as_tune_trainable
@@ -148,20 +156,29 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
     return _fit(tuner, spec)
 
 
+def has_tune_state(store: SweepStore) -> bool:
+    """Whether Tune saved enough to restore from: its tuner.pkl and an experiment snapshot.
+
+    ``Tuner.can_restore`` looks at tuner.pkl only, which Tune writes before its first snapshot;
+    a driver killed in between leaves a directory that ``Tuner.restore`` cannot continue.
+    """
+    from ray import tune
+
+    directory = store.path(TUNE_DIR)
+    if not tune.Tuner.can_restore(directory, storage_filesystem=store.filesystem):
+        return False
+    selector = pafs.FileSelector(directory, allow_not_found=True)
+    names = [info.base_name for info in store.filesystem.get_file_info(selector)]
+    return any(n.startswith("experiment_state") and n.endswith(".json") for n in names)
+
+
 def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # type: ignore[no-untyped-def]
     from ray import tune
 
     from caviar import __version__
     from caviar.trainables.adapter import as_tune_trainable
 
-    total = total_trials(spec.space, spec.search.algorithm, spec.search.num_samples)
-    searcher = SpaceSearcher(
-        spec.space,
-        seed=spec.seed,
-        total=total,
-        grid=spec.search.algorithm == "grid",
-        repeats=spec.search.num_samples,
-    )
+    search_alg, param_space, num_samples, total = build_search(spec)
     callbacks: list[tune.Callback] = [
         ParquetResultsCallback(
             store,
@@ -182,14 +199,18 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
     )
     return tune.Tuner(
         trainable,
-        param_space={},
+        param_space=param_space,
         tune_config=tune.TuneConfig(
             metric=spec.metric,
             mode=spec.mode,
-            search_alg=searcher,
-            scheduler=build_scheduler(spec.scheduler),
-            num_samples=total,
-            max_concurrent_trials=spec.max_concurrent,
+            search_alg=search_alg,
+            scheduler=build_scheduler(
+                spec.scheduler, spec.space, spec.seed, confirm=spec.confirm is not None
+            ),
+            num_samples=num_samples,
+            # Ray wraps a Searcher in its ConcurrencyLimiter; Tune's own generator (pbt) takes
+            # the limit itself.
+            max_concurrent_trials=None if param_space else spec.max_concurrent,
             time_budget_s=spec.time_budget_s,
             reuse_actors=True,
             trial_dirname_creator=_trial_dirname,
@@ -201,9 +222,62 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             callbacks=callbacks,
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            # PBT clones other trials' checkpoints, which must outlive a couple of newer ones.
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=4 if spec.scheduler.name == "pbt" else 2
+            ),
         ),
     )
+
+
+def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
+    """The search algorithm, Tune's param_space, Tune's num_samples, and the trials it makes.
+
+    PBT takes no searcher in Ray, so with pbt the space becomes a Ray Tune param_space (scales
+    kept by ``to_ray_tune``) drawn by Tune's own seeded variant generator; otherwise the
+    param_space is empty and a caviar searcher draws every config.
+    """
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    search = spec.search
+    if spec.scheduler.name == "pbt":
+        from ray import tune
+
+        from caviar.search_spaces import to_ray_tune
+
+        param_space = to_ray_tune(spec.space)
+        if SEED_KEY not in spec.space:
+            param_space[SEED_KEY] = tune.randint(0, 2**31 - 1)
+        per_point = search.num_samples
+        if spec.max_trials is not None and search.algorithm == "random":
+            per_point = min(per_point, spec.max_trials)
+        total = total_trials(spec.space, search.algorithm, per_point)
+        generator = BasicVariantGenerator(
+            max_concurrent=spec.max_concurrent or 0, random_state=spec.seed
+        )
+        return generator, param_space, per_point, total
+    total = total_trials(spec.space, search.algorithm, search.num_samples)
+    searcher: Any
+    if search.algorithm == "tpe":
+        searcher = tpe_searcher(spec.space, spec.seed, search.n_startup_trials)
+    elif search.algorithm == "coarse_to_fine":
+        searcher = CoarseToFineSearcher(
+            spec.space, spec.seed, total, search.rounds, search.top_k, search.margin
+        )
+    else:
+        searcher = SpaceSearcher(
+            spec.space,
+            seed=spec.seed,
+            total=total,
+            grid=search.algorithm == "grid",
+            repeats=search.num_samples,
+        )
+    if spec.confirm is not None:
+        searcher = ConfirmingSearcher(searcher, spec.confirm.top_k, spec.confirm.seeds, spec.seed)
+        total += spec.confirm.top_k * spec.confirm.seeds
+    if spec.max_trials is not None:
+        total = min(total, spec.max_trials)
+    return searcher, {}, total, total
 
 
 def logger_callbacks(spec: SweepSpec) -> list[Any]:

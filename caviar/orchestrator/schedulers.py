@@ -1,25 +1,50 @@
-"""The spec's ``scheduler:`` as one of Ray Tune's own early-stopping schedulers."""
+"""The spec's ``scheduler:`` as one of Ray Tune's own early-stopping schedulers.
+
+Everything is Ray's: ASHA, HyperBand, the median stopping rule and PBT. caviar adds two small
+pieces around them: PBT's explore step perturbs each hyperparameter on its own scale and within its
+bounds (``SpaceExplorer``, Ray's documented ``custom_explore_fn`` hook), and confirmation trials
+(``confirm:``) bypass early stopping (``ConfirmationPassThrough``) so they all train to the end.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from ray.tune.experiment import Trial
 from ray.tune.schedulers import (
     AsyncHyperBandScheduler,
     FIFOScheduler,
     HyperBandScheduler,
     MedianStoppingRule,
+    PopulationBasedTraining,
     TrialScheduler,
 )
 
 from caviar.orchestrator.spec import SchedulerSpec
+from caviar.search_spaces import Choice, Constant, Distribution, Float, Integer, Space
+from caviar.search_spaces.distributions import to_python
+from caviar.trainables.adapter import CONFIRM_KEY
 
 TIME_ATTR = "training_iteration"
 
 
-def build_scheduler(spec: SchedulerSpec) -> TrialScheduler:
+def build_scheduler(
+    spec: SchedulerSpec, space: Space | None = None, seed: int = 0, confirm: bool = False
+) -> TrialScheduler:
     """Ray Tune's scheduler for ``spec``, cutting by reported iterations (epochs).
 
-    Metric and mode come from the TuneConfig, which hands them to the scheduler.
+    Metric and mode come from the TuneConfig, which hands them to the scheduler. With ``confirm``
+    the scheduler is wrapped so that confirmation trials are never stopped early.
     """
+    scheduler = _ray_scheduler(spec, space, seed)
+    if confirm and spec.name != "fifo":
+        return ConfirmationPassThrough(scheduler)
+    return scheduler
+
+
+def _ray_scheduler(spec: SchedulerSpec, space: Space | None, seed: int) -> TrialScheduler:
     options = dict(spec.options)
     if spec.name == "asha":
         return AsyncHyperBandScheduler(time_attr=TIME_ATTR, **options)
@@ -27,4 +52,155 @@ def build_scheduler(spec: SchedulerSpec) -> TrialScheduler:
         return HyperBandScheduler(time_attr=TIME_ATTR, **options)
     if spec.name == "median":
         return MedianStoppingRule(time_attr=TIME_ATTR, **options)
+    if spec.name == "pbt":
+        if space is None:
+            raise ValueError("pbt: needs the space to perturb within")
+        explorer = SpaceExplorer(
+            space,
+            options.pop("hyperparam_mutations"),
+            resample_probability=float(options.pop("resample_probability", 0.25)),
+            factors=tuple(options.pop("perturbation_factors", (1.2, 0.8))),
+            seed=seed,
+        )
+        return PopulationBasedTraining(
+            time_attr=TIME_ATTR,
+            custom_explore_fn=explorer,
+            log_config=False,
+            **options,
+        )
     return FIFOScheduler()  # type: ignore[no-untyped-call]
+
+
+def perturb(dist: Distribution, value: Any, factor: float) -> Any:
+    """``value`` moved by ``factor`` on the distribution's own scale, kept inside its bounds.
+
+    Linear and log floats and integers are multiplied (log-uniform: a step in log space);
+    a reverse_loguniform ``x`` has ``1 - x`` multiplied, so 0.99 becomes 0.988 or 0.992, never
+    above 1. Stepped, integer and power-of-two values land back on their grid.
+    """
+    if isinstance(dist, Float):
+        if dist.scale == "reverse_log":
+            moved = 1.0 - (1.0 - float(value)) * factor
+        else:
+            moved = float(value) * factor
+        moved = float(np.clip(moved, dist.low, dist.high))
+        if dist.step is not None:
+            moved = float(dist.from_unit(dist.to_unit(np.array([moved])))[0])
+        return moved
+    if isinstance(dist, Integer):
+        moved_f = float(np.clip(float(value) * factor, dist.low, dist.high))
+        if int(value) == round(moved_f) and factor != 1:  # small integers must still move
+            moved_f = float(np.clip(int(value) + (1 if factor > 1 else -1), dist.low, dist.high))
+        return to_python(dist.from_unit(dist.to_unit(np.array([moved_f])))[0])
+    raise ValueError(f"perturb: {dist!r} is not a float or integer distribution")
+
+
+class SpaceExplorer:
+    """PBT's explore step on a caviar Space (Ray's ``custom_explore_fn``).
+
+    Ray's own explore multiplies values by 1.2 or 0.8 on a linear scale and resamples with Ray's
+    global RNG; this one perturbs each named parameter on its own scale within its bounds
+    (``perturb``), resamples with ``resample_probability`` from the parameter's distribution, shifts
+    a choice to a neighbouring value, and fixes conditional parameters whose condition changed.
+    Seeded, and picklable for resume.
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        names: Sequence[str],
+        resample_probability: float = 0.25,
+        factors: tuple[float, ...] = (1.2, 0.8),
+        seed: int = 0,
+    ) -> None:
+        self.space = space
+        self.names = tuple(names)
+        self.resample_probability = resample_probability
+        self.factors = factors
+        self.rng = np.random.default_rng([seed, 3])
+
+    def __call__(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        new = dict(config)
+        for name in self.names:
+            param = self.space.params[name]
+            if new.get(name) is None or not param.active(new):
+                continue
+            dist = param.distribution
+            if self.rng.random() < self.resample_probability:
+                new[name] = dist.sample_one(self.rng)
+            elif isinstance(dist, Choice):
+                values = list(dist.values)
+                index = values.index(new[name]) if new[name] in values else 0
+                step = int(self.rng.choice([-1, 1]))
+                new[name] = values[min(max(index + step, 0), len(values) - 1)]
+            elif not isinstance(dist, Constant):
+                new[name] = perturb(dist, new[name], float(self.rng.choice(self.factors)))
+        for name, param in self.space.params.items():  # conditions may have changed
+            if name not in config:
+                continue
+            if not param.active(new):
+                new[name] = None
+            elif new.get(name) is None:
+                new[name] = param.distribution.sample_one(self.rng)
+        return new
+
+
+def is_confirmation(trial: Trial) -> bool:
+    return bool(trial.config.get(CONFIRM_KEY))
+
+
+class ConfirmationPassThrough(TrialScheduler):  # type: ignore[misc]
+    """Ray's scheduler for the search trials; confirmation trials just run to the end.
+
+    Confirmation trials are re-trainings of the winners with fresh seeds: an early-stopping rule
+    must not cut them, nor count them in its rungs. Every decision about other trials is the
+    wrapped scheduler's.
+    """
+
+    def __init__(self, scheduler: TrialScheduler) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.scheduler = scheduler
+
+    @property
+    def metric(self) -> Any:
+        return self.scheduler.metric
+
+    @property
+    def supports_buffered_results(self) -> bool:
+        return bool(self.scheduler.supports_buffered_results)
+
+    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
+        return bool(self.scheduler.set_search_properties(metric, mode, **spec))
+
+    def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
+        if not is_confirmation(trial):
+            self.scheduler.on_trial_add(tune_controller, trial)
+
+    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        if not is_confirmation(trial):
+            self.scheduler.on_trial_error(tune_controller, trial)
+
+    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
+        if is_confirmation(trial):
+            return TrialScheduler.CONTINUE  # type: ignore[no-any-return]
+        return self.scheduler.on_trial_result(tune_controller, trial, result)  # type: ignore[no-any-return]
+
+    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
+        if not is_confirmation(trial):
+            self.scheduler.on_trial_complete(tune_controller, trial, result)
+
+    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
+        if not is_confirmation(trial):
+            self.scheduler.on_trial_remove(tune_controller, trial)
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
+        chosen = self.scheduler.choose_trial_to_run(tune_controller)
+        if chosen is not None:
+            return chosen  # type: ignore[no-any-return]
+        for trial in tune_controller.get_trials():  # HyperBand picks only from its own brackets
+            if trial.status == Trial.PENDING and is_confirmation(trial):
+                return trial  # type: ignore[no-any-return]
+        return None
+
+    def debug_string(self) -> str:
+        return f"{self.scheduler.debug_string()} (confirmation trials run to the end)"

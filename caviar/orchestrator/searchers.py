@@ -1,19 +1,29 @@
 """Searchers that draw configs from a caviar Space, for Ray Tune.
 
-Trial ``i`` of a sweep gets the config drawn from ``default_rng([seed, i])``: the same seed gives the
-same configs in the same order, whatever the concurrency, and a resumed sweep continues the
-sequence. Each config also carries ``seed``, the trial's own derived seed for the trainable.
+Random and grid (``SpaceSearcher``): trial ``i`` of a sweep gets the config drawn from
+``default_rng([seed, i])``: the same seed gives the same configs in the same order, whatever the
+concurrency, and a resumed sweep continues the sequence. Each config also carries ``seed``, the
+trial's own derived seed for the trainable.
+
+Coarse-to-fine (``CoarseToFineSearcher``): rounds of random search, each in the previous round's
+space zoomed around its best trials. TPE (``tpe_searcher``): Optuna's TPESampler through Ray Tune's
+OptunaSearch, define-by-run so conditional parameters stay absent. ``ConfirmingSearcher`` wraps
+any of them to re-train the winners with fresh seeds. Every one saves and restores its state
+through Tune, so ``caviar resume`` continues the same search.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-from typing import Any
+import math
+from typing import Any, Literal
 
 import numpy as np
 from ray.tune.search import Searcher
 
 from caviar.search_spaces import Config, Space
+from caviar.trainables.adapter import CONFIRM_KEY, ROUND_KEY
 
 SEED_KEY = "seed"
 
@@ -77,3 +87,281 @@ def total_trials(space: Space, algorithm: str, num_samples: int) -> int:
     if algorithm == "grid":
         return len(space.grid_points()) * num_samples
     return num_samples
+
+
+def round_sizes(total: int, rounds: int) -> list[int]:
+    """``total`` trials split over ``rounds`` rounds as evenly as possible, earlier rounds first."""
+    if rounds < 1 or total < rounds:
+        raise ValueError(
+            f"round_sizes: need 1 <= rounds <= total, got rounds={rounds}, total={total}"
+        )
+    return [total // rounds + (1 if i < total % rounds else 0) for i in range(rounds)]
+
+
+class CoarseToFineSearcher(Searcher):  # type: ignore[misc]
+    """Rounds of random search, each zoomed around the ``top_k`` best trials so far.
+
+    Round ``r + 1`` starts only when every trial of round ``r`` has finished (``suggest`` answers
+    None meanwhile, and Tune asks again). Its space is ``zoom`` of round ``r``'s space around the
+    ``top_k`` best trials (by their best ``metric``) among those that lie inside it, so each round
+    narrows the previous one on every parameter's own scale. Trial ``i`` draws from
+    ``default_rng([seed, i])``; its config carries ``round`` (1-based) and ``seed``.
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        seed: int,
+        total: int,
+        rounds: int,
+        top_k: int,
+        margin: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.space = space
+        self.seed = seed
+        self.sizes = round_sizes(total, rounds)
+        self.top_k = top_k
+        self.margin = margin
+        self.round = 0  # 0-based index into sizes
+        self.count = 0
+        self.suggested_in_round = 0
+        self.finished_in_round = 0
+        self.configs: dict[str, dict[str, Any]] = {}  # trial_id -> config, suggested trials
+        self.best: dict[str, float] = {}  # trial_id -> best metric seen
+        self.done: list[str] = []  # finished trial ids, in order
+
+    # Tune's interface
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if self.count >= sum(self.sizes):
+            return Searcher.FINISHED  # type: ignore[no-any-return, return-value]
+        if self.suggested_in_round == self.sizes[self.round]:
+            if self.finished_in_round < self.sizes[self.round]:
+                return None  # the round is still running
+            self.next_round()
+        config = self.space.sample(np.random.default_rng([self.seed, self.count]))
+        if SEED_KEY not in self.space:
+            config[SEED_KEY] = trial_seed(self.seed, self.count)
+        config[ROUND_KEY] = self.round + 1
+        self.configs[trial_id] = config
+        self.count += 1
+        self.suggested_in_round += 1
+        return dict(config)
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        self._observe(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        config = self.configs.get(trial_id)
+        if config is None or trial_id in self.done:
+            return
+        if result:
+            self._observe(trial_id, result)
+        self.done.append(trial_id)
+        if config[ROUND_KEY] == self.round + 1:
+            self.finished_in_round += 1
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "w") as file:
+            json.dump(self.get_state(), file)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path) as file:
+            self.set_state(json.load(file))
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "space": self.space.to_dict(),
+            "round": self.round,
+            "count": self.count,
+            "suggested_in_round": self.suggested_in_round,
+            "finished_in_round": self.finished_in_round,
+            "configs": self.configs,
+            "best": self.best,
+            "done": self.done,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.space = Space.from_dict(state["space"])
+        self.round = int(state["round"])
+        self.count = int(state["count"])
+        self.suggested_in_round = int(state["suggested_in_round"])
+        self.finished_in_round = int(state["finished_in_round"])
+        self.configs = dict(state["configs"])
+        self.best = {k: float(v) for k, v in state["best"].items()}
+        self.done = list(state["done"])
+
+    # The search itself
+
+    def next_round(self) -> None:
+        """Zoom the space around the best finished trials that lie inside it; start a round."""
+        from caviar.search_spaces import zoom
+
+        inside = []
+        for trial_id in self.done:
+            params = {k: v for k, v in self.configs[trial_id].items() if k in self.space}
+            try:
+                self.space.validate(params)
+            except ValueError:
+                continue
+            if trial_id in self.best:
+                inside.append({**params, "__metric__": self.best[trial_id]})
+        if inside:
+            mode: Literal["min", "max"] = "max" if self.mode == "max" else "min"
+            self.space = zoom(self.space, inside, "__metric__", mode, self.top_k, self.margin)
+        self.round += 1
+        self.suggested_in_round = 0
+        self.finished_in_round = 0
+
+    def _observe(self, trial_id: str, result: dict[str, Any]) -> None:
+        value = result.get(self.metric)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return
+        if not math.isfinite(value):
+            return
+        old = self.best.get(trial_id)
+        better = old is None or (value > old if self.mode == "max" else value < old)
+        if better:
+            self.best[trial_id] = float(value)
+
+
+class TpeSpace:
+    """Optuna's define-by-run function for a Space: suggests only active parameters.
+
+    A class, not a closure, because Ray pickles the searcher (and this with it) for resume.
+    Optuna sees a reverse_loguniform ``x`` as ``1 - x`` on a log scale (see ``convert``); the
+    config gets the caviar value, and ``seed`` derived from the trial's number.
+    """
+
+    def __init__(self, space: Space, seed: int) -> None:
+        self.space = space
+        self.seed = seed
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        from caviar.search_spaces import suggest_config
+
+        config: dict[str, Any] = dict(suggest_config(trial, self.space))
+        if SEED_KEY not in self.space:
+            config[SEED_KEY] = trial_seed(self.seed, int(trial.number))
+        return config
+
+
+def tpe_searcher(space: Space, seed: int, n_startup_trials: int | None = None) -> Searcher:
+    """Optuna's TPE through Ray Tune's OptunaSearch, seeded, on the Space's own scales."""
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    options: dict[str, Any] = {"seed": seed}
+    if n_startup_trials is not None:
+        options["n_startup_trials"] = n_startup_trials
+    sampler = optuna.samplers.TPESampler(**options)
+    return OptunaSearch(space=TpeSpace(space, seed), sampler=sampler)
+
+
+class ConfirmingSearcher(Searcher):  # type: ignore[misc]
+    """Runs the wrapped searcher, then re-trains its ``top_k`` best configs with fresh seeds.
+
+    The confirmation trials start once every search trial has finished; each gets the original
+    config with a new ``seed`` and ``confirm_of`` (the original's trial_id). Ray saves the wrapped
+    searcher itself and this wrapper's own state through ``get_state``, like its ConcurrencyLimiter.
+    """
+
+    def __init__(self, searcher: Searcher, top_k: int, seeds: int, seed: int) -> None:
+        super().__init__(metric=searcher.metric, mode=searcher.mode)
+        self.searcher = searcher
+        self.top_k = top_k
+        self.seeds = seeds
+        self.seed = seed
+        self.search_done = False
+        self.configs: dict[str, dict[str, Any]] = {}  # search trials: trial_id -> config
+        self.best: dict[str, float] = {}
+        self.live: set[str] = set()
+        self.queue: list[dict[str, Any]] | None = None  # confirmation configs still to start
+
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
+    ) -> bool:
+        ok = self.searcher.set_search_properties(metric, mode, config, **spec)
+        self._metric, self._mode = self.searcher.metric, self.searcher.mode
+        return bool(ok)
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if not self.search_done:
+            config: Any = self.searcher.suggest(trial_id)
+            if config is None:
+                return None
+            if config != Searcher.FINISHED:
+                self.configs[trial_id] = dict(config)
+                self.live.add(trial_id)
+                return config  # type: ignore[no-any-return]
+            self.search_done = True
+        if self.live:
+            return None  # confirmation waits for the search to end
+        if self.queue is None:
+            self.queue = confirmations(
+                self.configs, self.best, self.mode, self.top_k, self.seeds, self.seed
+            )
+        if not self.queue:
+            return Searcher.FINISHED  # type: ignore[no-any-return, return-value]
+        return self.queue.pop(0)
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if trial_id in self.configs:
+            self._observe(trial_id, result)
+            self.searcher.on_trial_result(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        if trial_id not in self.configs:
+            return
+        if result:
+            self._observe(trial_id, result)
+        self.live.discard(trial_id)
+        self.searcher.on_trial_complete(trial_id, result=result, error=error)
+
+    def get_state(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k != "searcher"}
+        return copy.deepcopy(state)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def save(self, checkpoint_path: str) -> None:
+        self.searcher.save(checkpoint_path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        self.searcher.restore(checkpoint_path)
+
+    def _observe(self, trial_id: str, result: dict[str, Any]) -> None:
+        value = result.get(self.metric)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            old = self.best.get(trial_id)
+            if old is None or (value > old if self.mode == "max" else value < old):
+                self.best[trial_id] = float(value)
+
+
+def confirmations(
+    configs: dict[str, dict[str, Any]],
+    best: dict[str, float],
+    mode: str,
+    top_k: int,
+    seeds: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """The confirmation configs: the ``top_k`` best trials, ``seeds`` fresh seeds each."""
+    ranked = sorted(best, key=lambda t: best[t], reverse=mode == "max")[:top_k]
+    out = []
+    for rank, trial_id in enumerate(ranked):
+        for repeat in range(seeds):
+            config = {k: v for k, v in configs[trial_id].items() if k != ROUND_KEY}
+            config[SEED_KEY] = int(
+                np.random.default_rng([seed, 2, rank, repeat]).integers(2**31 - 1)
+            )
+            config[CONFIRM_KEY] = trial_id
+            out.append(config)
+    return out

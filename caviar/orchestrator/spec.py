@@ -20,12 +20,47 @@ from caviar.search_spaces import Choice, Constant, Integer, Space
 from caviar.trainables.adapter import BUILTIN, resolve
 from caviar.trainables.data import DataSpec
 
-ALGORITHMS = ("random", "grid")
+ALGORITHMS = ("random", "grid", "coarse_to_fine", "tpe")
+# Options of each search algorithm besides ``algorithm`` and ``num_samples``.
+SEARCH_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "random": {},
+    "grid": {},
+    "coarse_to_fine": {"rounds": int, "top_k": int, "margin": (int, float)},
+    "tpe": {"n_startup_trials": int},
+}
+_NUMBER = (int, float)
+_FACTORS = list
+# Each scheduler's options as Ray Tune names them; iterations (reported epochs) are the time unit.
 SCHEDULERS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "fifo": {},
-    "asha": {"max_t": int, "grace_period": int, "reduction_factor": (int, float), "brackets": int},
-    "hyperband": {"max_t": int, "reduction_factor": (int, float)},
-    "median": {"grace_period": int, "min_samples_required": int},
+    "asha": {
+        "max_t": int,
+        "grace_period": int,
+        "reduction_factor": _NUMBER,
+        "brackets": int,
+        "stop_last_trials": bool,
+    },
+    "hyperband": {"max_t": int, "reduction_factor": _NUMBER, "stop_last_trials": bool},
+    "median": {
+        "grace_period": int,
+        "min_samples_required": int,
+        "min_time_slice": int,
+        "hard_stop": bool,
+    },
+    "pbt": {
+        "perturbation_interval": int,
+        "burn_in_period": int,
+        "quantile_fraction": _NUMBER,
+        "resample_probability": _NUMBER,
+        "perturbation_factors": _FACTORS,
+        "hyperparam_mutations": _FACTORS,
+        "synch": bool,
+    },
+}
+# Defaults caviar sets where Ray's own would not suit iteration counts (Ray's median rule waits 60).
+SCHEDULER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "median": {"grace_period": 1, "min_samples_required": 3},
+    "pbt": {"perturbation_interval": 2},
 }
 MLP_METRICS = {"train_loss", "val_loss", "val_accuracy", "lr", "epoch_time_s"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -42,6 +77,8 @@ TOP_KEYS = {
     "max_concurrent",
     "max_failures",
     "time_budget_s",
+    "budget",
+    "confirm",
     "seed",
     "storage",
     "loggers",
@@ -53,8 +90,27 @@ LOGGERS = {"tensorboard": "tensorboardX", "mlflow": "mlflow", "wandb": "wandb"}
 
 @dataclass(frozen=True)
 class SearchSpec:
+    """``search:``: the algorithm, the number of trials it draws, and its options.
+
+    ``coarse_to_fine``: ``rounds`` rounds of ``num_samples // rounds`` trials (the remainder goes to
+    the first rounds), each zoomed around the ``top_k`` best so far (``margin``: see ``zoom``).
+    ``tpe``: ``n_startup_trials`` random trials before TPE models the results (Optuna's default 10).
+    """
+
     algorithm: str = "random"
     num_samples: int = 16
+    rounds: int = 3
+    top_k: int = 5
+    margin: float = 0.1
+    n_startup_trials: int | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmSpec:
+    """``confirm:``: re-train the ``top_k`` best configs with ``seeds`` fresh seeds each."""
+
+    top_k: int
+    seeds: int
 
 
 @dataclass(frozen=True)
@@ -89,6 +145,8 @@ class SweepSpec:
     storage: str
     raw: Mapping[str, Any] = field(compare=False, repr=False)
     loggers: tuple[str, ...] = ()
+    confirm: ConfirmSpec | None = None
+    max_trials: int | None = None  # budget.trials: the most trials the whole sweep starts
 
     @property
     def sweep_uri(self) -> str:
@@ -188,6 +246,12 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     time_budget_s = _get(raw, "time_budget_s", (int, float), default=None)
     if time_budget_s is not None and time_budget_s <= 0:
         raise SpecError("time_budget_s", f"must be > 0, got {time_budget_s}")
+    max_trials, budget_time = _parse_budget(raw.get("budget"))
+    if budget_time is not None:
+        if time_budget_s is not None:
+            raise SpecError("budget.time_s", "give budget.time_s or time_budget_s, not both")
+        time_budget_s = budget_time
+    confirm = _parse_confirm(raw.get("confirm"))
     seed = _get(raw, "seed", int, default=0)
     if seed < 0:
         raise SpecError("seed", f"must be >= 0, got {seed}")
@@ -210,8 +274,11 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         storage=storage,
         raw=dict(raw),
         loggers=loggers,
+        confirm=confirm,
+        max_trials=max_trials,
     )
-    scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations)
+    scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations, space)
+    _check_combination(search, scheduler, confirm)
     return SweepSpec(**{**spec.__dict__, "scheduler": scheduler})
 
 
@@ -283,6 +350,11 @@ def _parse_space(value: Any) -> Space:
     mapping = _mapping("space", value)
     if not mapping:
         raise SpecError("space", "needs at least one parameter")
+    from caviar.trainables.adapter import SWEEP_KEYS
+
+    for name in mapping:
+        if name in SWEEP_KEYS:
+            raise SpecError(f"space.{name}", "is a column caviar adds to every trial; rename it")
     try:
         return Space.from_dict(mapping)
     except ValueError as error:
@@ -336,16 +408,91 @@ def _check_mlp(space: Space, metric: str, data: DataSpec | None) -> None:
 
 def _parse_search(value: Any, space: Space) -> SearchSpec:
     mapping = _mapping("search", value)
-    _no_unknown_keys("search.", mapping, {"algorithm", "num_samples"})
     algorithm = _get(mapping, "algorithm", str, default="random", prefix="search.")
     if algorithm not in ALGORITHMS:
         raise SpecError(
             "search.algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}"
         )
+    allowed = SEARCH_OPTIONS[algorithm]
+    known = {"algorithm", "num_samples", *allowed}
+    for key in mapping:
+        if key not in known and any(key in options for options in SEARCH_OPTIONS.values()):
+            users = [a for a, options in SEARCH_OPTIONS.items() if key in options]
+            raise SpecError(f"search.{key}", f"is an option of {', '.join(users)}, not {algorithm}")
+    _no_unknown_keys("search.", mapping, known)
     num_samples = _get(mapping, "num_samples", int, default=16, prefix="search.")
     if num_samples < 1:
         raise SpecError("search.num_samples", f"must be >= 1, got {num_samples}")
-    return SearchSpec(algorithm, num_samples)
+    options = {
+        key: _get(mapping, key, kind, prefix="search.")
+        for key, kind in allowed.items()
+        if mapping.get(key) is not None
+    }
+    search = SearchSpec(algorithm, num_samples, **options)
+    if algorithm == "coarse_to_fine":
+        if search.rounds < 2:
+            raise SpecError("search.rounds", f"must be >= 2, got {search.rounds}")
+        if num_samples < 2 * search.rounds:
+            raise SpecError(
+                "search.num_samples",
+                f"coarse_to_fine needs at least 2 trials per round "
+                f"({2 * search.rounds} for {search.rounds} rounds), got {num_samples}",
+            )
+        if search.top_k < 1:
+            raise SpecError("search.top_k", f"must be >= 1, got {search.top_k}")
+        if not 0 <= search.margin <= 1:
+            raise SpecError("search.margin", f"must be in [0, 1], got {search.margin}")
+        if not space.searched:
+            raise SpecError("space", "coarse_to_fine needs at least one searched parameter")
+    if search.n_startup_trials is not None and search.n_startup_trials < 1:
+        raise SpecError("search.n_startup_trials", f"must be >= 1, got {search.n_startup_trials}")
+    return search
+
+
+def _parse_budget(value: Any) -> tuple[int | None, float | None]:
+    """``budget: {trials: N, time_s: S}``: at most N trials, and no new work after S seconds."""
+    if value is None:
+        return None, None
+    mapping = _mapping("budget", value)
+    _no_unknown_keys("budget.", mapping, {"trials", "time_s"})
+    trials = _get(mapping, "trials", int, default=None, prefix="budget.")
+    if trials is not None and trials < 1:
+        raise SpecError("budget.trials", f"must be >= 1, got {trials}")
+    time_s = _get(mapping, "time_s", (int, float), default=None, prefix="budget.")
+    if time_s is not None and time_s <= 0:
+        raise SpecError("budget.time_s", f"must be > 0, got {time_s}")
+    return trials, None if time_s is None else float(time_s)
+
+
+def _parse_confirm(value: Any) -> ConfirmSpec | None:
+    """``confirm: {top_k: 5, seeds: 3}``; absent or null: no confirmation."""
+    if value is None:
+        return None
+    mapping = _mapping("confirm", value)
+    _no_unknown_keys("confirm.", mapping, {"top_k", "seeds"})
+    top_k = _get(mapping, "top_k", int, default=5, prefix="confirm.")
+    seeds = _get(mapping, "seeds", int, default=3, prefix="confirm.")
+    if top_k < 1:
+        raise SpecError("confirm.top_k", f"must be >= 1, got {top_k}")
+    if seeds < 1:
+        raise SpecError("confirm.seeds", f"must be >= 1, got {seeds}")
+    return ConfirmSpec(top_k, seeds)
+
+
+def _check_combination(
+    search: SearchSpec, scheduler: SchedulerSpec, confirm: ConfirmSpec | None
+) -> None:
+    """Ray's PBT takes no searcher: it needs Tune's own variant generator (random or grid)."""
+    if scheduler.name != "pbt":
+        return
+    if search.algorithm not in ("random", "grid"):
+        raise SpecError(
+            "scheduler.name",
+            f"pbt explores by itself and takes no searcher: use search.algorithm random or grid "
+            f"with it, got {search.algorithm}",
+        )
+    if confirm is not None:
+        raise SpecError("confirm", "confirm re-trains through a searcher, which pbt does not take")
 
 
 def _parse_resources(value: Any) -> Resources:
@@ -364,7 +511,7 @@ def _parse_resources(value: Any) -> Resources:
     return Resources(float(cpu), float(gpu))
 
 
-def _parse_scheduler(value: Any, max_iterations: int | None) -> SchedulerSpec:
+def _parse_scheduler(value: Any, max_iterations: int | None, space: Space) -> SchedulerSpec:
     if isinstance(value, str):
         value = {"name": value}
     mapping = _mapping("scheduler", value)
@@ -379,9 +526,8 @@ def _parse_scheduler(value: Any, max_iterations: int | None) -> SchedulerSpec:
         if mapping.get(key) is not None
     }
     for key, option in options.items():
-        if option <= 0 or (key == "reduction_factor" and option <= 1):
-            bound = "> 1" if key == "reduction_factor" else "> 0"
-            raise SpecError(f"scheduler.{key}", f"must be {bound}, got {option}")
+        _check_option(key, option)
+    options = {**SCHEDULER_DEFAULTS.get(name, {}), **options}
     if "max_t" in allowed:
         options.setdefault("max_t", max_iterations or 100)
         if "grace_period" in options and options["grace_period"] > options["max_t"]:
@@ -389,7 +535,66 @@ def _parse_scheduler(value: Any, max_iterations: int | None) -> SchedulerSpec:
                 "scheduler.grace_period",
                 f"must be <= max_t ({options['max_t']}), got {options['grace_period']}",
             )
+    if name == "pbt":
+        options["hyperparam_mutations"] = _pbt_mutations(options.get("hyperparam_mutations"), space)
+        if "perturbation_factors" in options:
+            options["perturbation_factors"] = tuple(options["perturbation_factors"])
     return SchedulerSpec(name, options)
+
+
+def _check_option(key: str, option: Any) -> None:
+    """Each scheduler option's range, as Ray Tune needs it (Ray itself asserts, or fails later)."""
+    path = f"scheduler.{key}"
+    if isinstance(option, bool):
+        return
+    if key in ("quantile_fraction",):
+        if not 0 <= option <= 0.5:
+            raise SpecError(path, f"must be in [0, 0.5], got {option}")
+    elif key == "resample_probability":
+        if not 0 <= option <= 1:
+            raise SpecError(path, f"must be in [0, 1], got {option}")
+    elif key == "perturbation_factors":
+        if len(option) != 2 or not all(
+            isinstance(f, int | float) and not isinstance(f, bool) and f > 0 for f in option
+        ):
+            raise SpecError(path, f"must be two numbers > 0 such as [1.2, 0.8], got {option!r}")
+    elif key == "hyperparam_mutations":
+        if not option or not all(isinstance(n, str) for n in option):
+            raise SpecError(path, f"must be a list of parameter names, got {option!r}")
+    elif key in ("burn_in_period", "min_time_slice"):
+        if option < 0:
+            raise SpecError(path, f"must be >= 0, got {option}")
+    elif key == "reduction_factor":
+        if option <= 1:
+            raise SpecError(path, f"must be > 1, got {option}")
+    elif option <= 0:
+        raise SpecError(path, f"must be > 0, got {option}")
+
+
+def _pbt_mutations(names: list[str] | None, space: Space) -> tuple[str, ...]:
+    """The parameters PBT perturbs: those named, or every searched float (lr, momentum, ...).
+
+    Only parameters a trainable can change mid-run belong here: a new ``hidden_units`` would not
+    fit the checkpointed weights.
+    """
+    from caviar.search_spaces import Float
+
+    if names is None:
+        found = tuple(n for n, d in space.searched.items() if isinstance(d, Float))
+        if not found:
+            raise SpecError(
+                "scheduler.hyperparam_mutations",
+                "pbt needs parameters to perturb: the space searches no float; name them here",
+            )
+        return found
+    for name in names:
+        if name not in space.searched:
+            raise SpecError(
+                "scheduler.hyperparam_mutations",
+                f"{name!r} is not a searched parameter of the space "
+                f"(searched: {', '.join(space.searched) or 'none'})",
+            )
+    return tuple(names)
 
 
 def _parse_loggers(value: Any) -> tuple[str, ...]:

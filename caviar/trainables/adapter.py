@@ -17,6 +17,17 @@ from caviar.trainables.data import DataSpec
 
 TrainFunction = Callable[[dict[str, Any], TrialContext], None]
 BUILTIN = "mlp"
+# Keys the orchestrator adds to a trial's config for the results tables (the coarse-to-fine round,
+# the trial a confirmation re-trains); the trainable never sees them.
+ROUND_KEY = "round"
+CONFIRM_KEY = "confirm_of"
+SWEEP_KEYS = frozenset({ROUND_KEY, CONFIRM_KEY})
+
+
+def trainable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as the trainable sees it: no sweep bookkeeping keys, and no parameter whose
+    condition is false (Ray Tune's own generator, used with PBT, gives those as None)."""
+    return {k: v for k, v in config.items() if k not in SWEEP_KEYS and v is not None}
 
 
 def resolve(name: str) -> TrainFunction:
@@ -57,7 +68,7 @@ def as_tune_trainable(
     def run_trial(config: dict[str, Any]) -> None:
         torch.set_num_threads(worker_threads(cpus_per_trial))
         ctx = TrialContext(data)
-        resolve(name)(dict(config), ctx)
+        resolve(name)(trainable_config(config), ctx)
         ctx.flush()
 
     run_trial.__name__ = name.replace(".", "_").replace(":", "__")

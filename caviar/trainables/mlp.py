@@ -138,10 +138,26 @@ class _Fold:
             "batch_order": self.batch_order.get_state(),
         }
 
-    def load(self, state: Mapping[str, Any]) -> None:
+    def load(self, state: Mapping[str, Any], cfg: Mapping[str, Any]) -> None:
+        """Continue from ``state`` with the hyperparameters of ``cfg``.
+
+        The optimizer's and schedule's saved settings (lr, momentum, betas, ...) give way to the
+        config's: the same on a plain resume, new ones when PBT restores a checkpoint into a
+        perturbed config. Its moment estimates and the schedule's position are kept.
+        """
+        settings = [
+            {k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr")}
+            for group in self.optimizer.param_groups
+        ]
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        base_lr = float(cfg["lr"])
+        self.scheduler.base_lrs = [base_lr] * len(self.optimizer.param_groups)
+        for group, setting in zip(self.optimizer.param_groups, settings, strict=True):
+            group.update(setting)
+            group["initial_lr"] = base_lr
+            group["lr"] = base_lr * lr_factor(cfg, self.scheduler.last_epoch)
         if "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
         self.batch_order.set_state(state["batch_order"])
@@ -195,7 +211,7 @@ def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
     state = ctx.restore()
     if state is not None:
         for fold, fold_state in zip(folds, state.get("folds", [state]), strict=True):
-            fold.load(fold_state)
+            fold.load(fold_state, cfg)
         torch.set_rng_state(state["torch_rng"])
         best, since_best = state["best"], state["since_best"]
 
