@@ -225,6 +225,7 @@ def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
     for _, row in ranked.head(top).iterrows():
         table.add_row(*(_cell(row[c]) for c in ["trial_id", best_column, *params]))
     out.print(table)
+    _print_confirmations(trials, metric, mode)
     stopped = int(trials["stopped_early"].fillna(False).sum()) if "stopped_early" in trials else 0
     out.print(
         f"{len(trials)} trials, {stopped} stopped early. Results (Parquet):\n"
@@ -232,6 +233,21 @@ def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
         f"  curves: {sweep_uri.rstrip('/')}/curves/\n"
         f"  in Python: caviar.read_trials({sweep_uri!r}), caviar.read_curves({sweep_uri!r})"
     )
+
+
+def _print_confirmations(trials: object, metric: str, mode: str) -> None:
+    """The winners re-trained with fresh seeds (``confirm:``): mean and spread per config."""
+    from caviar.results.confirm import summarize_confirmations
+
+    summary = summarize_confirmations(trials, metric, mode)  # type: ignore[arg-type]
+    if summary.empty:
+        return
+    table = Table(title=f"confirmed with fresh seeds: best_{metric}")
+    for column in summary.columns:
+        table.add_column(column)
+    for _, row in summary.iterrows():
+        table.add_row(*(_cell(row[c]) for c in summary.columns))
+    out.print(table)
 
 
 def _searched_params(sweep_uri: str) -> list[str]:

@@ -259,10 +259,19 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
     total = total_trials(spec.space, search.algorithm, search.num_samples)
     searcher: Any
     if search.algorithm == "tpe":
-        searcher = tpe_searcher(spec.space, spec.seed, search.n_startup_trials)
+        searcher = tpe_searcher(
+            spec.space, spec.seed, spec.metric, spec.mode, search.n_startup_trials
+        )
     elif search.algorithm == "coarse_to_fine":
         searcher = CoarseToFineSearcher(
-            spec.space, spec.seed, total, search.rounds, search.top_k, search.margin
+            spec.space,
+            spec.seed,
+            total,
+            search.rounds,
+            search.top_k,
+            search.margin,
+            metric=spec.metric,
+            mode=spec.mode,
         )
     else:
         searcher = SpaceSearcher(
@@ -273,7 +282,9 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
             repeats=search.num_samples,
         )
     if spec.confirm is not None:
-        searcher = ConfirmingSearcher(searcher, spec.confirm.top_k, spec.confirm.seeds, spec.seed)
+        searcher = ConfirmingSearcher(
+            searcher, spec.confirm.top_k, spec.confirm.seeds, spec.seed, spec.metric, spec.mode
+        )
         total += spec.confirm.top_k * spec.confirm.seeds
     if spec.max_trials is not None:
         total = min(total, spec.max_trials)

@@ -116,8 +116,10 @@ class CoarseToFineSearcher(Searcher):  # type: ignore[misc]
         rounds: int,
         top_k: int,
         margin: float = 0.1,
+        metric: str | None = None,
+        mode: str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(metric=metric, mode=mode)
         self.space = space
         self.seed = seed
         self.sizes = round_sizes(total, rounds)
@@ -249,7 +251,9 @@ class TpeSpace:
         return config
 
 
-def tpe_searcher(space: Space, seed: int, n_startup_trials: int | None = None) -> Searcher:
+def tpe_searcher(
+    space: Space, seed: int, metric: str, mode: str, n_startup_trials: int | None = None
+) -> Searcher:
     """Optuna's TPE through Ray Tune's OptunaSearch, seeded, on the Space's own scales."""
     import optuna
     from ray.tune.search.optuna import OptunaSearch
@@ -259,7 +263,8 @@ def tpe_searcher(space: Space, seed: int, n_startup_trials: int | None = None) -
     if n_startup_trials is not None:
         options["n_startup_trials"] = n_startup_trials
     sampler = optuna.samplers.TPESampler(**options)
-    return OptunaSearch(space=TpeSpace(space, seed), sampler=sampler)
+    # Metric and mode are given here: Tune hands them to a searcher only with a param_space.
+    return OptunaSearch(space=TpeSpace(space, seed), metric=metric, mode=mode, sampler=sampler)
 
 
 class ConfirmingSearcher(Searcher):  # type: ignore[misc]
@@ -270,8 +275,10 @@ class ConfirmingSearcher(Searcher):  # type: ignore[misc]
     searcher itself and this wrapper's own state through ``get_state``, like its ConcurrencyLimiter.
     """
 
-    def __init__(self, searcher: Searcher, top_k: int, seeds: int, seed: int) -> None:
-        super().__init__(metric=searcher.metric, mode=searcher.mode)
+    def __init__(
+        self, searcher: Searcher, top_k: int, seeds: int, seed: int, metric: str, mode: str
+    ) -> None:
+        super().__init__(metric=metric, mode=mode)
         self.searcher = searcher
         self.top_k = top_k
         self.seeds = seeds
@@ -286,7 +293,7 @@ class ConfirmingSearcher(Searcher):  # type: ignore[misc]
         self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
     ) -> bool:
         ok = self.searcher.set_search_properties(metric, mode, config, **spec)
-        self._metric, self._mode = self.searcher.metric, self.searcher.mode
+        self._metric, self._mode = metric or self._metric, mode or self._mode
         return bool(ok)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:

@@ -57,6 +57,10 @@ RAY_RESULT_KEYS = frozenset(
     }
 )
 
+# Config keys the orchestrator adds to some sweeps' trials (coarse-to-fine round, confirmation of
+# which trial), with their column types (other non-parameter columns are float64 metrics).
+SWEEP_COLUMNS = {"round": pa.int64(), "confirm_of": pa.string()}
+
 
 def user_metrics(result: Mapping[str, Any]) -> dict[str, Any]:
     """The metrics the trainable reported, without Ray Tune's bookkeeping keys."""
@@ -182,6 +186,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         }
         record = self._record(trial)
         record.status = "RUNNING"
+        record.config = dict(trial.config)  # PBT changes a trial's config while it runs
         record.iterations = step
         record.metrics.update(metrics)
         record.node_ip = result.get("node_ip", record.node_ip)
@@ -268,6 +273,9 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         fixed: dict[str, pa.DataType] = {"trial_id": pa.string(), "status": pa.string()}
         fixed.update(self._param_types)
         fixed.setdefault("seed", pa.int64())
+        for key, dtype in SWEEP_COLUMNS.items():  # where the orchestrator added them
+            if any(row.get(key) is not None for row in rows):
+                fixed.setdefault(key, dtype)
         fixed.update(
             {
                 f"best_{self.metric}": pa.float64(),
