@@ -92,3 +92,102 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     path.write_text("name: x\nspace: {lr: [\n")
     with pytest.raises(SpecError, match=r"invalid YAML at line"):
         load_spec(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"search": {"algorithm": "tpe", "rounds": 3}}, r"^search\.rounds: is an option of"),
+        (
+            {"search": {"algorithm": "random", "n_startup_trials": 3}},
+            r"^search\.n_startup_trials: is an option of tpe, not random",
+        ),
+        (
+            {"search": {"algorithm": "tpe", "n_startup_trials": 0}},
+            r"n_startup_trials: must be >= 1",
+        ),
+        (
+            {"search": {"algorithm": "coarse_to_fine", "num_samples": 5, "rounds": 3}},
+            r"^search\.num_samples: coarse_to_fine needs at least 2 trials per round",
+        ),
+        (
+            {"search": {"algorithm": "coarse_to_fine", "rounds": 1}},
+            r"^search\.rounds: must be >= 2",
+        ),
+        ({"search": {"algorithm": "coarse_to_fine", "top_k": 0}}, r"^search\.top_k: must be >= 1"),
+        ({"search": {"algorithm": "coarse_to_fine", "margin": 2}}, r"^search\.margin: must be in"),
+        ({"scheduler": {"name": "asha", "brackets": 0}}, r"^scheduler\.brackets: must be > 0"),
+        (
+            {"scheduler": {"name": "hyperband", "grace_period": 1}},
+            r"^scheduler\.grace_period: unknown",
+        ),
+        (
+            {"scheduler": {"name": "median", "hard_stop": "yes"}},
+            r"^scheduler\.hard_stop: must be true",
+        ),
+        ({"scheduler": {"name": "median", "min_time_slice": -1}}, r"min_time_slice: must be >= 0"),
+        (
+            {"scheduler": {"name": "pbt", "quantile_fraction": 0.7}},
+            r"quantile_fraction: must be in \[0, 0\.5\]",
+        ),
+        (
+            {"scheduler": {"name": "pbt", "resample_probability": 2}},
+            r"resample_probability: must be in",
+        ),
+        (
+            {"scheduler": {"name": "pbt", "perturbation_interval": 0}},
+            r"perturbation_interval: must be > 0",
+        ),
+        (
+            {"scheduler": {"name": "pbt", "perturbation_factors": [1.2]}},
+            r"perturbation_factors: must be two",
+        ),
+        (
+            {"scheduler": {"name": "pbt", "hyperparam_mutations": ["layers"]}},
+            r"^scheduler\.hyperparam_mutations: 'layers' is not a searched parameter",
+        ),
+        (
+            {"scheduler": {"name": "pbt"}, "search": {"algorithm": "tpe"}},
+            r"^scheduler\.name: pbt explores by itself and takes no searcher",
+        ),
+        ({"scheduler": {"name": "pbt"}, "confirm": {"top_k": 2}}, r"^confirm: confirm re-trains"),
+        ({"confirm": {"top_k": 0}}, r"^confirm\.top_k: must be >= 1"),
+        ({"confirm": {"seeds": 1.5}}, r"^confirm\.seeds: must be an integer"),
+        ({"confirm": {"runs": 1}}, r"^confirm\.runs: unknown key"),
+        ({"budget": {"trials": 0}}, r"^budget\.trials: must be >= 1"),
+        ({"budget": {"time_s": -1}}, r"^budget\.time_s: must be > 0"),
+        ({"budget": {"time_s": 5}, "time_budget_s": 5}, r"^budget\.time_s: give budget\.time_s or"),
+        ({"budget": {"hours": 1}}, r"^budget\.hours: unknown key"),
+        ({"space": {"lr": 0.1, "round": 1}}, r"^space\.round: is a column caviar adds"),
+    ],
+)
+def test_bad_search_scheduler_confirm_budget_name_the_key(
+    tmp_path: Path,
+    change: dict,  # type: ignore[type-arg]
+    message: str,
+) -> None:
+    spec = small_spec(tmp_path)
+    spec.update(change)
+    with pytest.raises(SpecError, match=message):
+        parse_spec(spec)
+
+
+def test_search_scheduler_confirm_and_budget_options_reach_the_spec(tmp_path: Path) -> None:
+    spec = parse_spec(
+        small_spec(
+            tmp_path,
+            search={"algorithm": "coarse_to_fine", "num_samples": 12, "rounds": 4, "top_k": 2},
+            scheduler={"name": "median"},
+            confirm={"top_k": 3, "seeds": 2},
+            budget={"trials": 20, "time_s": 60},
+        )
+    )
+    assert (spec.search.rounds, spec.search.top_k) == (4, 2)
+    assert spec.scheduler.options == {"grace_period": 1, "min_samples_required": 3}
+    assert (spec.confirm.top_k, spec.confirm.seeds) == (3, 2)  # type: ignore[union-attr]
+    assert spec.max_trials == 20 and spec.time_budget_s == 60.0
+    pbt = parse_spec(small_spec(tmp_path, scheduler={"name": "pbt", "perturbation_interval": 2}))
+    assert pbt.scheduler.options["hyperparam_mutations"] == ("lr",)  # the searched floats
+    tpe = parse_spec(small_spec(tmp_path, search={"algorithm": "tpe", "n_startup_trials": 4}))
+    assert tpe.search.n_startup_trials == 4
+    assert parse_spec(small_spec(tmp_path, time_budget_s=30)).time_budget_s == 30.0

@@ -1,0 +1,112 @@
+"""Scheduler construction and PBT's explore step, without Ray processes."""
+
+from __future__ import annotations
+
+import pytest
+from ray.tune.schedulers import (
+    AsyncHyperBandScheduler,
+    FIFOScheduler,
+    HyperBandScheduler,
+    MedianStoppingRule,
+    PopulationBasedTraining,
+)
+
+from caviar.orchestrator.schedulers import (
+    ConfirmationPassThrough,
+    SpaceExplorer,
+    build_scheduler,
+    perturb,
+)
+from caviar.orchestrator.spec import SchedulerSpec
+from caviar.search_spaces import Space, integer, loguniform, pow2, reverse_loguniform, uniform
+
+
+def test_every_scheduler_is_rays_own_with_the_spec_options() -> None:
+    asha = build_scheduler(
+        SchedulerSpec("asha", {"max_t": 9, "grace_period": 2, "reduction_factor": 3, "brackets": 2})
+    )
+    assert isinstance(asha, AsyncHyperBandScheduler)
+    assert asha._max_t == 9 and len(asha._brackets) == 2
+    hyperband = build_scheduler(SchedulerSpec("hyperband", {"max_t": 27, "reduction_factor": 3}))
+    assert isinstance(hyperband, HyperBandScheduler) and hyperband._eta == 3
+    median = build_scheduler(
+        SchedulerSpec("median", {"grace_period": 2, "min_samples_required": 4, "hard_stop": False})
+    )
+    assert isinstance(median, MedianStoppingRule)
+    assert median._grace_period == 2 and median._min_samples_required == 4
+    assert not median._hard_stop
+    assert isinstance(build_scheduler(SchedulerSpec("fifo", {})), FIFOScheduler)
+    space = Space.from_dict({"lr": "loguniform(1e-4, 1)"})
+    pbt = build_scheduler(
+        SchedulerSpec(
+            "pbt",
+            {
+                "perturbation_interval": 3,
+                "quantile_fraction": 0.5,
+                "resample_probability": 0.1,
+                "hyperparam_mutations": ("lr",),
+            },
+        ),
+        space,
+    )
+    assert isinstance(pbt, PopulationBasedTraining)
+    assert pbt._perturbation_interval == 3 and pbt._quantile_fraction == 0.5
+    assert isinstance(pbt._custom_explore_fn, SpaceExplorer)
+    assert pbt._custom_explore_fn.resample_probability == 0.1
+
+
+def test_confirmation_trials_bypass_early_stopping_only_when_asked() -> None:
+    wrapped = build_scheduler(SchedulerSpec("asha", {"max_t": 4}), confirm=True)
+    assert isinstance(wrapped, ConfirmationPassThrough)
+    assert isinstance(wrapped.scheduler, AsyncHyperBandScheduler)
+    assert isinstance(build_scheduler(SchedulerSpec("fifo", {}), confirm=True), FIFOScheduler)
+
+
+@pytest.mark.parametrize(
+    ("dist", "value", "factor", "expected"),
+    [
+        (loguniform(1e-4, 1), 0.01, 1.2, 0.012),
+        (loguniform(1e-4, 1), 0.9, 1.2, 1.0),  # clipped at the upper bound
+        (reverse_loguniform(0.9, 0.999), 0.99, 1.2, 0.988),  # 1 - x is scaled
+        (reverse_loguniform(0.9, 0.999), 0.995, 0.8, 0.996),
+        (reverse_loguniform(0.9, 0.999), 0.9, 1.2, 0.9),  # never below the lower bound
+        (uniform(0, 0.5), 0.1, 0.8, 0.08),
+        (integer(1, 10), 2, 1.2, 3),  # a small integer still moves
+        (integer(1, 10), 10, 1.2, 10),
+        (pow2(16, 256), 64, 1.2, 64 * 1.2),
+    ],
+)
+def test_perturb_keeps_each_scale_and_the_bounds(
+    dist: object, value: float, factor: float, expected: float
+) -> None:
+    moved = perturb(dist, value, factor)  # type: ignore[arg-type]
+    if isinstance(expected, float) and not float(expected).is_integer():
+        if dist == pow2(16, 256):
+            assert moved in (64, 128)
+            return
+        assert moved == pytest.approx(expected)
+    else:
+        assert moved == expected
+    assert dist.contains(moved)  # type: ignore[attr-defined]
+
+
+def test_explorer_perturbs_named_params_within_the_space_and_fixes_conditions() -> None:
+    space = Space.from_dict(
+        {
+            "optimizer": 'choice("sgd", "adam")',
+            "momentum": {"sample": "reverse_loguniform(0.9, 0.999)", "when": {"optimizer": "sgd"}},
+            "lr": "loguniform(1e-4, 1)",
+            "units": 32,
+        }
+    )
+    explore = SpaceExplorer(space, ["optimizer", "momentum", "lr"], resample_probability=0.3)
+    config = {"optimizer": "sgd", "momentum": 0.99, "lr": 0.01, "units": 32, "seed": 5}
+    changed = set()
+    for _ in range(200):
+        new = explore(config)
+        assert new["units"] == 32 and new["seed"] == 5
+        space.validate({k: v for k, v in new.items() if k != "seed" and v is not None})
+        assert (new["momentum"] is not None) == (new["optimizer"] == "sgd")
+        changed |= {k for k in config if new[k] != config[k]}
+        config = new
+    assert changed >= {"optimizer", "momentum", "lr"}
