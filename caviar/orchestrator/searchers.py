@@ -366,8 +366,10 @@ def confirmations(
     for rank, trial_id in enumerate(ranked):
         for repeat in range(seeds):
             config = {k: v for k, v in configs[trial_id].items() if k != ROUND_KEY}
+            # Four entropy words ending in 5 never equal a search trial's [seed, i, 1]
+            # (numpy's SeedSequence ignores trailing zeros, so the tag goes last).
             config[SEED_KEY] = int(
-                np.random.default_rng([seed, 2, rank, repeat]).integers(2**31 - 1)
+                np.random.default_rng([seed, rank, repeat, 5]).integers(2**31 - 1)
             )
             config[CONFIRM_KEY] = trial_id
             out.append(config)
