@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ def test_pbt_trials_change_config_mid_run_from_checkpoints(tmp_path: Path, ray_l
     changes = []
     for trial_id, curve in curves.groupby("trial_id"):
         lrs = curve.sort_values("iteration")[["iteration", "lr"]].to_numpy()
-        for (_, before), (iteration, after) in zip(lrs[:-1], lrs[1:], strict=True):
+        for (_, before), (iteration, after) in itertools.pairwise(lrs):
             if not math.isclose(before, after, rel_tol=1e-9):
                 changes.append((trial_id, int(iteration), before, after))
     assert changes, "no trial changed its lr while running"
@@ -217,5 +218,5 @@ def test_trial_budget_and_panda_mode(tmp_path: Path, ray_local: None) -> None:
     _, trials = run(raw)
     assert len(trials) == 3
     spans = trials.sort_values("started_at")[["started_at", "ended_at"]].to_numpy()
-    for (_, end), (start, _) in zip(spans[:-1], spans[1:], strict=True):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end  # one model at a time
