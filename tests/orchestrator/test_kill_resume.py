@@ -1,0 +1,123 @@
+"""kill -9 of `caviar run` mid-sweep, then `caviar resume`: the sweep ends with exactly num_samples
+trials, and no trial that had finished runs again, for each search algorithm (each keeps its state).
+
+The trainable (tests/results/killable.py) logs every (trial_id, iteration) it reports, fsynced, as
+ground truth. The whole process group is killed (driver, GCS, raylet, workers).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+import caviar
+from tests.results.killable import GROUND_TRUTH_ENV
+
+EPOCHS, TRIALS = 5, 6
+
+
+def kill_session(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the command and every process of its session (Ray's GCS, raylet, workers)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == process.pid:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
+def finished_trials(sweep: Path) -> set[str]:
+    path = sweep / "trials.parquet"
+    if not path.exists():
+        return set()
+    table = pq.read_table(path, columns=["trial_id", "status"]).to_pylist()
+    return {row["trial_id"] for row in table if row["status"] == "TERMINATED"}
+
+
+def log_lines(path: Path) -> list[tuple[str, int]]:
+    if not path.exists():
+        return []
+    return [(t, int(i)) for t, i in (line.split(",") for line in path.read_text().split())]
+
+
+@pytest.mark.slow  # 30-60 s each: three Ray starts
+@pytest.mark.parametrize(
+    "search",
+    [
+        {"algorithm": "random", "num_samples": TRIALS},
+        {"algorithm": "tpe", "num_samples": TRIALS, "n_startup_trials": 2},
+        {"algorithm": "coarse_to_fine", "num_samples": TRIALS, "rounds": 2, "top_k": 2},
+    ],
+    ids=["random", "tpe", "coarse_to_fine"],
+)
+def test_kill_9_mid_sweep_then_resume_finishes_without_rerunning(
+    tmp_path: Path, search: dict[str, Any]
+) -> None:
+    ground_truth = tmp_path / "ground_truth.csv"
+    spec = {
+        "name": "killed",
+        "trainable": "tests.results.killable:train",
+        "metric": "score",
+        "mode": "max",
+        "space": {"x": "uniform(0, 1)", "epochs": EPOCHS, "sleep": 0.3},
+        "search": search,
+        "max_concurrent": 2,
+        "storage": str(tmp_path / "results"),
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    sweep = tmp_path / "results" / "killed"
+    env = {**os.environ, GROUND_TRUTH_ENV: str(ground_truth)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "caviar.cli", "run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    # Kill once some trial has finished and the sweep is mid-way (more trials to come).
+    while not finished_trials(sweep) and process.poll() is None:
+        assert time.monotonic() < deadline, "no trial finished in time"
+        time.sleep(0.2)
+    time.sleep(0.5)
+    assert process.poll() is None, "the sweep ended before it could be killed"
+    kill_session(process)
+    finished = finished_trials(sweep)
+    before = len(log_lines(ground_truth))
+    assert 0 < len(finished) < TRIALS
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "caviar.cli", "resume", str(sweep)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    trials = caviar.read_trials(str(sweep))
+    assert len(trials) == TRIALS, trials
+    assert set(trials["status"]) == {"TERMINATED"}, trials[["trial_id", "status", "error"]].to_string()
+    assert (trials["iterations"] == EPOCHS).all()
+    assert finished <= set(trials["trial_id"])
+    after = log_lines(ground_truth)[before:]
+    rerun = {t for t, _ in after if t in finished}
+    assert not rerun, f"finished trials ran again after resume: {rerun}"
+    curves = caviar.read_curves(str(sweep))
+    assert len(curves) == TRIALS * EPOCHS
+    assert not curves.duplicated(["trial_id", "iteration"]).any()
+    if search["algorithm"] == "coarse_to_fine":
+        assert sorted(trials["round"]) == [1, 1, 1, 2, 2, 2]
