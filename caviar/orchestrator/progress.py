@@ -1,4 +1,8 @@
-"""Live progress of a sweep: a rich bar on a terminal, a plain line now and then otherwise."""
+"""Live progress of a sweep: a rich bar on a terminal, a plain line now and then otherwise.
+
+Both show trials done / running / pending, failures, the best value of the sweep metric so far and
+an estimate of the time left (from the mean time per finished trial and the trials still to run).
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,14 @@ class ProgressCallback(Callback):  # type: ignore[misc]
         self._progress: Progress | None = None
         self._task: Any = None
         self._last_line = 0.0
+        self._started = time.monotonic()
 
     def __getstate__(self) -> dict[str, Any]:
         # The tuner is pickled for resume; a live terminal display is not part of that state.
         return {**self.__dict__, "_progress": None, "_task": None, "_console": None}
 
     def setup(self, *args: Any, **info: Any) -> None:
+        self._started = time.monotonic()
         console = self._console or Console(stderr=True)
         if console.is_terminal:
             self._progress = Progress(
@@ -85,10 +91,30 @@ class ProgressCallback(Callback):  # type: ignore[misc]
         self.done += 1
         self._show()
 
+    @property
+    def pending(self) -> int:
+        return max(0, self.total - self.done - len(self._running))
+
     def status(self) -> str:
         best = "-" if math.isnan(self.best) else f"{self.best:.4g}"
         errors = f", {self.errors} failed" if self.errors else ""
-        return f"{len(self._running)} running{errors}, best {self.metric} {best}"
+        return (
+            f"{len(self._running)} running, {self.pending} pending{errors}, "
+            f"best {self.metric} {best}"
+        )
+
+    def eta_seconds(self, now: float | None = None) -> float | None:
+        """Time left: trials still to finish at the pace of those finished so far (None before one)."""
+        if self.done == 0:
+            return None
+        elapsed = (time.monotonic() if now is None else now) - self._started
+        return elapsed / self.done * max(0, self.total - self.done)
+
+    def line(self) -> str:
+        """The plain progress line (no terminal)."""
+        eta = self.eta_seconds()
+        left = "" if eta is None else f", about {_duration(eta)} left"
+        return f"caviar: {self.done}/{self.total} trials done, {self.status()}{left}"
 
     def _show(self, force: bool = False) -> None:
         if self._progress is not None:
@@ -97,4 +123,15 @@ class ProgressCallback(Callback):  # type: ignore[misc]
         now = time.monotonic()
         if force or now - self._last_line > 10:
             self._last_line = now
-            print(f"caviar: {self.done}/{self.total} trials done, {self.status()}", file=sys.stderr)
+            print(self.line(), file=sys.stderr)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -110,7 +110,9 @@ def test_kill_9_mid_sweep_then_resume_finishes_without_rerunning(
 
     trials = caviar.read_trials(str(sweep))
     assert len(trials) == TRIALS, trials
-    assert set(trials["status"]) == {"TERMINATED"}, trials[["trial_id", "status", "error"]].to_string()
+    assert set(trials["status"]) == {"TERMINATED"}, trials[
+        ["trial_id", "status", "error"]
+    ].to_string()
     assert (trials["iterations"] == EPOCHS).all()
     assert finished <= set(trials["trial_id"])
     after = log_lines(ground_truth)[before:]
