@@ -126,8 +126,8 @@ class ProgressCallback(Callback):  # type: ignore[misc]
             print(self.line(), file=sys.stderr)
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+def _duration(value: float) -> str:
+    seconds = round(value)
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)
