@@ -222,10 +222,11 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             callbacks=callbacks,
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            # PBT clones other trials' checkpoints, which must outlive a couple of newer ones.
-            checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=4 if spec.scheduler.name == "pbt" else 2
-            ),
+            # Every checkpoint is kept while the sweep runs: the snapshot a resume restarts from
+            # can lag behind the trials (Tune copies it to storage in the background), and with
+            # num_to_keep a kill -9 can leave it pointing at a checkpoint already deleted. PBT
+            # clones other trials' checkpoints too. ``prune_checkpoints`` trims them at the end.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
         ),
     )
 
@@ -321,4 +322,28 @@ def _fit(tuner, spec: SweepSpec) -> SweepOutcome:  # type: ignore[no-untyped-def
     trials = read_trials(spec.sweep_uri)
     statuses = trials["status"].value_counts().to_dict() if len(trials) else {}
     unfinished = sum(n for s, n in statuses.items() if s not in ("TERMINATED", "ERROR"))
+    if not unfinished:
+        prune_checkpoints(SweepStore.at(spec.sweep_uri))
     return SweepOutcome(spec.sweep_uri, len(trials), statuses.get("ERROR", 0), unfinished > 0)
+
+
+def prune_checkpoints(store: SweepStore, keep: int = 1) -> int:
+    """Delete all but each trial's newest ``keep`` checkpoints, once the sweep has ended.
+
+    The newest stays: it holds the trained model. Returns how many were deleted.
+    """
+    selector = pafs.FileSelector(store.path(TUNE_DIR), allow_not_found=True)
+    deleted = 0
+    for trial in store.filesystem.get_file_info(selector):
+        if trial.type != pafs.FileType.Directory:
+            continue
+        inside = store.filesystem.get_file_info(pafs.FileSelector(trial.path))
+        checkpoints = sorted(
+            info.path
+            for info in inside
+            if info.type == pafs.FileType.Directory and info.base_name.startswith("checkpoint_")
+        )
+        for path in checkpoints[: max(0, len(checkpoints) - keep)]:
+            store.filesystem.delete_dir(path)
+            deleted += 1
+    return deleted

@@ -121,5 +121,8 @@ def test_kill_9_mid_sweep_then_resume_finishes_without_rerunning(
     curves = caviar.read_curves(str(sweep))
     assert len(curves) == TRIALS * EPOCHS
     assert not curves.duplicated(["trial_id", "iteration"]).any()
+    # Every checkpoint was kept while it ran (a resume may need an old one); only the last stays.
+    for trial_id in trials["trial_id"]:
+        assert len(list((sweep / "tune" / trial_id).glob("checkpoint_*"))) == 1
     if search["algorithm"] == "coarse_to_fine":
         assert sorted(trials["round"]) == [1, 1, 1, 2, 2, 2]
