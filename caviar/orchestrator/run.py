@@ -16,7 +16,7 @@ import pyarrow.fs as pafs
 
 from caviar.errors import SpecError
 from caviar.orchestrator.progress import ProgressCallback
-from caviar.orchestrator.schedulers import build_scheduler
+from caviar.orchestrator.schedulers import SchedulerStateCallback, build_scheduler
 from caviar.orchestrator.searchers import (
     SEED_KEY,
     CoarseToFineSearcher,
@@ -190,6 +190,10 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             max_t=spec.scheduler.options.get("max_t"),
         )
     ]
+    scheduler = build_scheduler(
+        spec.scheduler, spec.space, spec.seed, confirm=spec.confirm is not None
+    )
+    callbacks.append(SchedulerStateCallback(scheduler))
     callbacks.extend(logger_callbacks(spec))
     if show_progress:
         callbacks.append(ProgressCallback(total, spec.metric, spec.mode))
@@ -204,9 +208,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             metric=spec.metric,
             mode=spec.mode,
             search_alg=search_alg,
-            scheduler=build_scheduler(
-                spec.scheduler, spec.space, spec.seed, confirm=spec.confirm is not None
-            ),
+            scheduler=scheduler,
             num_samples=num_samples,
             # Ray wraps a Searcher in its ConcurrencyLimiter; Tune's own generator (pbt) takes
             # the limit itself.

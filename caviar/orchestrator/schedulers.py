@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from ray.tune import Callback
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import (
     AsyncHyperBandScheduler,
@@ -204,3 +205,39 @@ class ConfirmationPassThrough(TrialScheduler):  # type: ignore[misc]
 
     def debug_string(self) -> str:
         return f"{self.scheduler.debug_string()} (confirmation trials run to the end)"
+
+
+# The attributes that hold ASHA's rungs: keyed by trial_id, so they stay valid after a resume.
+_ASHA_STATE = ("_brackets", "_trial_info", "_num_stopped")
+
+
+class SchedulerStateCallback(Callback):  # type: ignore[misc]
+    """Saves ASHA's rungs with every Tune snapshot, so a resumed sweep keeps cutting as before.
+
+    Ray Tune snapshots its searcher and callbacks but not its scheduler; a resumed ASHA would start
+    with empty rungs and let every trial through its next rung. Tune restores callbacks before it
+    re-adds the trials, and the scheduler and this callback come back from one pickle, so the
+    restored state lands in the scheduler Tune uses. Other schedulers key their state by Trial
+    objects, which a resume recreates; they start afresh.
+    """
+
+    def __init__(self, scheduler: TrialScheduler) -> None:
+        self.scheduler = scheduler
+
+    def _target(self) -> TrialScheduler | None:
+        scheduler = self.scheduler
+        if isinstance(scheduler, ConfirmationPassThrough):
+            scheduler = scheduler.scheduler
+        return scheduler if isinstance(scheduler, AsyncHyperBandScheduler) else None
+
+    def get_state(self) -> dict[str, Any] | None:
+        target = self._target()
+        if target is None:
+            return None
+        return {"asha": {name: getattr(target, name) for name in _ASHA_STATE}}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        target = self._target()
+        if target is not None and "asha" in state:
+            for name, value in state["asha"].items():
+                setattr(target, name, value)

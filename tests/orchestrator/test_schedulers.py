@@ -110,3 +110,24 @@ def test_explorer_perturbs_named_params_within_the_space_and_fixes_conditions() 
         changed |= {k for k in config if new[k] != config[k]}
         config = new
     assert changed >= {"optimizer", "momentum", "lr"}
+
+
+def test_asha_rungs_survive_a_snapshot_and_restore() -> None:
+    import pickle
+    from types import SimpleNamespace
+
+    from caviar.orchestrator.schedulers import SchedulerStateCallback
+
+    spec = SchedulerSpec("asha", {"max_t": 9, "grace_period": 1, "reduction_factor": 3})
+    running = build_scheduler(spec)
+    bracket = running._brackets[0]
+    for trial_id, value in (("a", 1.0), ("b", 2.0), ("c", 3.0)):
+        running._trial_info[trial_id] = bracket
+        bracket.on_result(SimpleNamespace(trial_id=trial_id), 1, value)  # type: ignore[arg-type]
+    state = pickle.loads(pickle.dumps(SchedulerStateCallback(running).get_state()))
+
+    restored = pickle.loads(pickle.dumps(build_scheduler(spec)))  # as Tuner.restore gets it
+    SchedulerStateCallback(restored).set_state(state)
+    assert restored._trial_info["a"] is restored._brackets[0]
+    assert restored._brackets[0]._rungs == bracket._rungs
+    assert SchedulerStateCallback(build_scheduler(SchedulerSpec("fifo", {}))).get_state() is None
