@@ -7,6 +7,7 @@ ground truth. The whole process group is killed (driver, GCS, raylet, workers).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -39,12 +39,24 @@ def kill_session(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def snapshot_statuses(sweep: Path) -> dict[str, str]:
+    """Trial statuses in Tune's newest experiment snapshot on storage: what a resume restarts from."""
+    snapshots = sorted((sweep / "tune").glob("experiment_state-*.json"))
+    if not snapshots:
+        return {}
+    try:
+        state = json.loads(snapshots[-1].read_text())
+    except (OSError, ValueError):  # being replaced right now
+        return {}
+    statuses = {}
+    for trial_json, _ in state["trial_data"]:
+        trial = json.loads(trial_json)
+        statuses[trial["trial_id"]] = trial["status"]
+    return statuses
+
+
 def finished_trials(sweep: Path) -> set[str]:
-    path = sweep / "trials.parquet"
-    if not path.exists():
-        return set()
-    table = pq.read_table(path, columns=["trial_id", "status"]).to_pylist()
-    return {row["trial_id"] for row in table if row["status"] == "TERMINATED"}
+    return {t for t, status in snapshot_statuses(sweep).items() if status == "TERMINATED"}
 
 
 def log_lines(path: Path) -> list[tuple[str, int]]:
@@ -72,7 +84,7 @@ def test_kill_9_mid_sweep_then_resume_finishes_without_rerunning(
         "trainable": "tests.results.killable:train",
         "metric": "score",
         "mode": "max",
-        "space": {"x": "uniform(0, 1)", "epochs": EPOCHS, "sleep": 0.3},
+        "space": {"x": "uniform(0, 1)", "epochs": EPOCHS, "sleep": 1.0},
         "search": search,
         "max_concurrent": 2,
         "storage": str(tmp_path / "results"),
@@ -87,12 +99,11 @@ def test_kill_9_mid_sweep_then_resume_finishes_without_rerunning(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 180
-    # Kill once some trial has finished and the sweep is mid-way (more trials to come).
+    deadline = time.monotonic() + 240
+    # Kill as soon as Tune's saved snapshot has a finished trial (more trials are to come).
     while not finished_trials(sweep) and process.poll() is None:
         assert time.monotonic() < deadline, "no trial finished in time"
-        time.sleep(0.2)
-    time.sleep(0.5)
+        time.sleep(0.1)
     assert process.poll() is None, "the sweep ended before it could be killed"
     kill_session(process)
     finished = finished_trials(sweep)
