@@ -70,10 +70,7 @@ def bundle_key(config: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _per_member(values: Sequence[float], like: torch.Tensor, dims: int) -> torch.Tensor:
-    """A ``[K, 1, ...]`` tensor of per-member scalars, rounded once to the parameters' dtype.
-
-    Values are computed in float64 first, as torch's optimizers compute their Python scalars.
-    """
+    """A ``[K, 1, ...]`` tensor of per-member scalars, rounded once to ``like``'s dtype."""
     tensor = torch.tensor(values, dtype=torch.float64).to(like.device, like.dtype)
     return tensor.view(-1, *([1] * (dims - 1)))
 
@@ -162,14 +159,12 @@ class FusedMLP:
         width = self.params[0].shape[1]
         masks: list[torch.Tensor | None] = []
         for _ in range(hidden):
-            layer = torch.ones(len(self.members), batch, width, device=self.device)
+            layer = torch.ones(len(self.members), batch, width)  # drawn on the CPU generators
             for k, (member, rate) in enumerate(zip(self.members, rates, strict=True)):
-                if rate > 0:
-                    noise = torch.empty(batch, width).bernoulli_(
-                        1 - rate, generator=self.dropout_rngs[member]
-                    )
-                    layer[k] = noise.div_(1 - rate)
-            masks.append(layer)
+                if rate > 0:  # drawn in place: the same numbers as nn.Dropout's fresh tensor
+                    layer[k].bernoulli_(1 - rate, generator=self.dropout_rngs[member])
+                    layer[k].div_(1 - rate)
+            masks.append(layer.to(self.device))
         return masks
 
     def _losses(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -203,6 +198,7 @@ class FusedMLP:
         orders = orders.to(self.device)
         l1 = _per_member([float(self.configs[m]["l1"]) for m in self.members], self.x_train, 1)
         use_l1 = bool((l1 > 0).any())
+        hyper = self._hyperparameters(lrs)
         totals = torch.zeros(len(self.members), dtype=torch.float64)
         for start in range(0, n, self.batch_size):
             index = orders[:, start : start + self.batch_size]
@@ -214,7 +210,7 @@ class FusedMLP:
             for p in self.params:
                 p.grad = None
             losses.sum().backward()  # type: ignore[no-untyped-call]
-            self._step(lrs)
+            self._step(hyper)
             totals += losses.detach().double().cpu() * index.shape[1]
         self.epoch += 1
         val = self.evaluate()
@@ -225,55 +221,84 @@ class FusedMLP:
             results[member] = {**metrics, "epoch_time_s": elapsed}
         return results
 
-    @torch.no_grad()
-    def _step(self, lrs: list[float]) -> None:
-        """One optimizer step of every member: torch's single-tensor algorithm over stacks."""
+    def _hyperparameters(self, lrs: list[float]) -> dict[str, torch.Tensor]:
+        """Each optimizer hyperparameter of the active members as a ``[K]`` float64 tensor.
+
+        Built once per epoch (the lr changes per epoch, the members only between epochs).
+        """
         cfgs = [self.configs[m] for m in self.members]
+
+        def column(values: list[float]) -> torch.Tensor:
+            return torch.tensor(values, dtype=torch.float64, device=self.device)
+
+        return {
+            "lr": column(lrs),
+            "weight_decay": column([float(c["weight_decay"]) for c in cfgs]),
+            "momentum": column([float(c["momentum"]) for c in cfgs]),
+            "nesterov": torch.tensor(
+                [bool(c["nesterov"]) and float(c["momentum"]) > 0 for c in cfgs],
+                device=self.device,
+            ),
+            "beta1": column([float(c["beta1"]) for c in cfgs]),
+            "beta2": column([float(c["beta2"]) for c in cfgs]),
+            "eps": column([float(c["eps"]) for c in cfgs]),
+        }
+
+    @torch.no_grad()
+    def _step(self, hyper: Mapping[str, torch.Tensor]) -> None:
+        """One optimizer step of every member: torch's single-tensor algorithm over stacks.
+
+        Scalars are computed in float64 and rounded once to the parameters' dtype, as torch's
+        optimizers round their Python floats.
+        """
         self.steps += 1
+        dtype = self.params[0].dtype
+        scalars: dict[str, torch.Tensor] = {
+            "lr": hyper["lr"],
+            "weight_decay": hyper["weight_decay"],
+        }
+        if self.optimizer == "sgd":
+            scalars["momentum"] = hyper["momentum"]
+        else:
+            beta1, beta2 = hyper["beta1"], hyper["beta2"]
+            scalars["one_minus_beta1"] = 1 - beta1
+            scalars["beta2"] = beta2
+            scalars["one_minus_beta2"] = 1 - beta2
+            scalars["step_size"] = hyper["lr"] / (1 - beta1**self.steps)
+            scalars["correction"] = (1 - beta2**self.steps) ** 0.5
+            scalars["eps"] = hyper["eps"]
+            scalars["decay"] = 1 - hyper["lr"] * hyper["weight_decay"]
+        rounded = {name: value.to(dtype) for name, value in scalars.items()}
         for i, param in enumerate(self.params):
             grad = param.grad
             assert grad is not None
-            dims = param.dim()
-            lr = _per_member(lrs, param, dims)
-            wd = _per_member([float(c["weight_decay"]) for c in cfgs], param, dims)
+            shape = (-1,) + (1,) * (param.dim() - 1)
+            at = {name: value.view(shape) for name, value in rounded.items()}
             state = self.moments[i]
             if self.optimizer == "sgd":
-                momentum = _per_member([float(c["momentum"]) for c in cfgs], param, dims)
-                nesterov = [bool(c["nesterov"]) and float(c["momentum"]) > 0 for c in cfgs]
-                grad = grad + wd * param
+                grad = grad + at["weight_decay"] * param
                 if not state:
                     state.append(grad.clone())
                 else:
-                    state[0].mul_(momentum).add_(grad)
+                    state[0].mul_(at["momentum"]).add_(grad)
                 buf = state[0]
-                if any(nesterov):
-                    flags = torch.tensor(nesterov, device=param.device).view_as(momentum[..., 0:1])
-                    update = torch.where(flags, grad + momentum * buf, buf)
-                else:
-                    update = buf
-                param.sub_(lr * update)
+                update = buf
+                if bool(hyper["nesterov"].any()):
+                    nesterov = hyper["nesterov"].view(shape)
+                    update = torch.where(nesterov, grad + at["momentum"] * buf, buf)
+                param.sub_(at["lr"] * update)
                 continue
-            beta1 = [float(c["beta1"]) for c in cfgs]
-            beta2 = [float(c["beta2"]) for c in cfgs]
             if not state:
                 state.extend([torch.zeros_like(param), torch.zeros_like(param)])
             exp_avg, exp_avg_sq = state
             if self.optimizer == "adamw":
-                decay = [
-                    1 - lr_ * float(c["weight_decay"]) for lr_, c in zip(lrs, cfgs, strict=True)
-                ]
-                param.mul_(_per_member(decay, param, dims))
+                param.mul_(at["decay"])
             else:
-                grad = grad + wd * param
-            exp_avg.lerp_(grad, _per_member([1 - b for b in beta1], param, dims))
-            exp_avg_sq.mul_(_per_member(beta2, param, dims)).add_(
-                grad * grad * _per_member([1 - b for b in beta2], param, dims)
-            )
-            step_size = [lr_ / (1 - b**self.steps) for lr_, b in zip(lrs, beta1, strict=True)]
-            correction = _per_member([(1 - b**self.steps) ** 0.5 for b in beta2], param, dims)
-            eps = _per_member([float(c["eps"]) for c in cfgs], param, dims)
-            denom = (exp_avg_sq.sqrt() / correction).add_(eps)
-            param.sub_(_per_member(step_size, param, dims) * exp_avg / denom)
+                grad = grad + at["weight_decay"] * param
+            exp_avg.lerp_(grad, at["one_minus_beta1"])
+            exp_avg_sq.mul_(at["beta2"]).add_(grad * grad * at["one_minus_beta2"])
+            denom = (exp_avg_sq.sqrt() / at["correction"]).add_(at["eps"])
+            param.sub_(at["step_size"] * exp_avg / denom)
 
     @torch.no_grad()
     def evaluate(self) -> list[dict[str, float]]:
