@@ -132,10 +132,10 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
         # Killed before Tune saved any state: start the same sweep again from scratch.
         tuner = _build_tuner(spec, store, show_progress)
     else:
-        from caviar.trainables.adapter import as_tune_trainable
+        from caviar.orchestrator.fusion import tune_function
 
         trainable = tune.with_resources(
-            as_tune_trainable(spec.trainable, spec.data, spec.resources.cpu),
+            tune_function(spec),
             {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
         )
         tuner = tune.Tuner.restore(
@@ -152,7 +152,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
     from ray import tune
 
     from caviar import __version__
-    from caviar.trainables.adapter import as_tune_trainable
+    from caviar.orchestrator import fusion
 
     total = total_trials(spec.space, spec.search.algorithm, spec.search.num_samples)
     searcher = SpaceSearcher(
@@ -162,8 +162,15 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
         grid=spec.search.algorithm == "grid",
         repeats=spec.search.num_samples,
     )
+    results_callback, scheduler = ParquetResultsCallback, build_scheduler(spec.scheduler)
+    if fusion.fusing(spec):  # fuse: K trains bundles of configs as one trial each
+        from caviar.results.fused import FusedResultsCallback
+
+        searcher = fusion.fused_searcher(spec)
+        total, scheduler = searcher.total, fusion.fused_scheduler(spec)
+        results_callback = FusedResultsCallback
     callbacks: list[tune.Callback] = [
-        ParquetResultsCallback(
+        results_callback(
             store,
             spec.space,
             spec.metric,
@@ -177,7 +184,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
     if show_progress:
         callbacks.append(ProgressCallback(total, spec.metric, spec.mode))
     trainable = tune.with_resources(
-        as_tune_trainable(spec.trainable, spec.data, spec.resources.cpu),
+        fusion.tune_function(spec),
         {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
     )
     return tune.Tuner(
@@ -187,7 +194,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             metric=spec.metric,
             mode=spec.mode,
             search_alg=searcher,
-            scheduler=build_scheduler(spec.scheduler),
+            scheduler=scheduler,
             num_samples=total,
             max_concurrent_trials=spec.max_concurrent,
             time_budget_s=spec.time_budget_s,

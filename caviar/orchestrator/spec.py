@@ -45,6 +45,7 @@ TOP_KEYS = {
     "seed",
     "storage",
     "loggers",
+    "fuse",
 }
 # Ray Tune's own logger callbacks a spec may switch on (Parquet is always on), with the package each
 # needs installed.
@@ -89,6 +90,7 @@ class SweepSpec:
     storage: str
     raw: Mapping[str, Any] = field(compare=False, repr=False)
     loggers: tuple[str, ...] = ()
+    fuse: int | str | None = None  # bundle size K, "auto", or None (see orchestrator/fusion.py)
 
     @property
     def sweep_uri(self) -> str:
@@ -193,6 +195,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         raise SpecError("seed", f"must be >= 0, got {seed}")
     storage = str(_get(raw, "storage", str, default="results"))
     loggers = _parse_loggers(raw.get("loggers"))
+    fuse = _parse_fuse(raw.get("fuse"))
     spec = SweepSpec(
         name=name,
         trainable=trainable,
@@ -210,8 +213,13 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         storage=storage,
         raw=dict(raw),
         loggers=loggers,
+        fuse=fuse,
     )
     scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations)
+    if fuse is not None and scheduler.name not in ("fifo", "asha"):
+        raise SpecError(
+            "fuse", f"fused trials work with scheduler fifo or asha, got {scheduler.name!r}"
+        )
     return SweepSpec(**{**spec.__dict__, "scheduler": scheduler})
 
 
@@ -417,3 +425,14 @@ def _parse_loggers(value: Any) -> tuple[str, ...]:
                 f"pip install {package}",
             )
     return tuple(value)
+
+
+def _parse_fuse(value: Any) -> int | str | None:
+    """``fuse: K`` (members per bundle, K >= 1) or ``fuse: auto``; absent or null: no fusion."""
+    if value is None:
+        return None
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError("fuse", f"must be a positive integer or 'auto', got {value!r}")
+    return value
