@@ -10,7 +10,7 @@ import pytest
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.fusion import auto_fuse, plan_trials
+from caviar.orchestrator.fusion import auto_fuse, fusing, plan_trials
 from caviar.orchestrator.run import run_sweep
 from caviar.orchestrator.spec import parse_spec
 from caviar.trainables.bundle import MEMBERS_KEY
@@ -125,3 +125,18 @@ def test_fused_sweep_under_asha_stops_members_inside_their_bundles(
     assert curves.groupby("trial_id")["iteration"].max().to_dict() == dict(
         zip(trials["trial_id"], trials["iterations"], strict=True)
     )
+
+
+def test_user_trainables_run_unfused_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = small_spec(
+        tmp_path,
+        trainable="tests.trainables.probe:train",
+        space={"x": "uniform(0, 1)", "epochs": 2},
+        fuse=4,
+    )
+    spec = parse_spec(raw)
+    assert not fusing(spec)
+    assert "only the built-in mlp fuses" in capsys.readouterr().err
+    assert fusing(parse_spec(small_spec(tmp_path, fuse=4)))
