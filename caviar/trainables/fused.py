@@ -259,12 +259,13 @@ class FusedMLP:
         }
         if self.optimizer == "sgd":
             scalars["momentum"] = hyper["momentum"]
+            scalars["neg_lr"] = -hyper["lr"]
         else:
             beta1, beta2 = hyper["beta1"], hyper["beta2"]
             scalars["one_minus_beta1"] = 1 - beta1
             scalars["beta2"] = beta2
             scalars["one_minus_beta2"] = 1 - beta2
-            scalars["step_size"] = hyper["lr"] / (1 - beta1**self.steps)
+            scalars["neg_step_size"] = -hyper["lr"] / (1 - beta1**self.steps)
             scalars["correction"] = (1 - beta2**self.steps) ** 0.5
             scalars["eps"] = hyper["eps"]
             scalars["decay"] = 1 - hyper["lr"] * hyper["weight_decay"]
@@ -275,8 +276,9 @@ class FusedMLP:
             shape = (-1,) + (1,) * (param.dim() - 1)
             at = {name: value.view(shape) for name, value in rounded.items()}
             state = self.moments[i]
+            # addcmul with a per-member factor rounds as torch's add(..., alpha=scalar) does.
             if self.optimizer == "sgd":
-                grad = grad + at["weight_decay"] * param
+                grad = torch.addcmul(grad, param, at["weight_decay"])
                 if not state:
                     state.append(grad.clone())
                 else:
@@ -285,8 +287,8 @@ class FusedMLP:
                 update = buf
                 if bool(hyper["nesterov"].any()):
                     nesterov = hyper["nesterov"].view(shape)
-                    update = torch.where(nesterov, grad + at["momentum"] * buf, buf)
-                param.sub_(at["lr"] * update)
+                    update = torch.where(nesterov, torch.addcmul(grad, buf, at["momentum"]), buf)
+                param.addcmul_(update, at["neg_lr"])
                 continue
             if not state:
                 state.extend([torch.zeros_like(param), torch.zeros_like(param)])
@@ -294,11 +296,11 @@ class FusedMLP:
             if self.optimizer == "adamw":
                 param.mul_(at["decay"])
             else:
-                grad = grad + at["weight_decay"] * param
+                grad = torch.addcmul(grad, param, at["weight_decay"])
             exp_avg.lerp_(grad, at["one_minus_beta1"])
-            exp_avg_sq.mul_(at["beta2"]).add_(grad * grad * at["one_minus_beta2"])
+            exp_avg_sq.mul_(at["beta2"]).addcmul_(grad * at["one_minus_beta2"], grad)
             denom = (exp_avg_sq.sqrt() / at["correction"]).add_(at["eps"])
-            param.sub_(at["step_size"] * exp_avg / denom)
+            param.addcdiv_(exp_avg * at["neg_step_size"], denom)
 
     @torch.no_grad()
     def evaluate(self) -> list[dict[str, float]]:
