@@ -12,6 +12,7 @@ own ASHA leaves bundle trials alone (``BundleAwareASHA``).
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -132,12 +133,19 @@ def fused_scheduler(spec: SweepSpec) -> TrialScheduler:
 
 
 def fused_searcher(spec: SweepSpec) -> FusedSearcher:
-    """The planning searcher; prints one line per config that falls back to an unfused trial."""
+    """The planning searcher; prints one line on the configs that fall back to unfused trials."""
     total = total_trials(spec.space, spec.search.algorithm, spec.search.num_samples)
     searcher = FusedSearcher(spec, total, stop_rule(spec))
-    for note in searcher.notes:
-        print(f"caviar: fuse: {note}", file=sys.stderr)
+    if searcher.notes:
+        print(f"caviar: fuse: {fallback_summary(searcher.notes, total)}", file=sys.stderr)
     return searcher
+
+
+def fallback_summary(notes: list[str], total: int) -> str:
+    """One line for all configs that run unfused: how many, and why, most common reason first."""
+    reasons = Counter(note.partition(" runs unfused: ")[2] for note in notes)
+    why = "; ".join(f"{reason} ({count})" for reason, count in reasons.most_common())
+    return f"{len(notes)} of {total} trials run unfused: {why}"
 
 
 def fusing(spec: SweepSpec) -> bool:

@@ -10,7 +10,7 @@ import pytest
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.fusion import auto_fuse, fusing, plan_trials
+from caviar.orchestrator.fusion import auto_fuse, fallback_summary, fusing, plan_trials
 from caviar.orchestrator.run import run_sweep
 from caviar.orchestrator.spec import parse_spec
 from caviar.trainables.bundle import MEMBERS_KEY
@@ -41,6 +41,7 @@ def test_plan_groups_configs_by_shape_in_bundles_of_k_and_notes_fallbacks() -> N
     bundles = [[m["seed"] for m in t[MEMBERS_KEY]] if MEMBERS_KEY in t else t["seed"] for t in plan]
     assert bundles == [[0, 2], 4, [1, 5], 3]
     assert notes == ["trial 3 runs unfused: batch_norm is not fused"]
+    assert fallback_summary(notes, 6) == "1 of 6 trials run unfused: batch_norm is not fused (1)"
 
 
 def test_fuse_auto_packs_more_small_models_than_big_ones() -> None:
