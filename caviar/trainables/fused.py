@@ -199,7 +199,8 @@ class FusedMLP:
         l1 = _per_member([float(self.configs[m]["l1"]) for m in self.members], self.x_train, 1)
         use_l1 = bool((l1 > 0).any())
         hyper = self._hyperparameters(lrs)
-        totals = torch.zeros(len(self.members), dtype=torch.float64)
+        # Summed on the device (no sync per step); float64 as the unfused trial sums Python floats.
+        totals = torch.zeros(len(self.members), dtype=torch.float64, device=self.device)
         for start in range(0, n, self.batch_size):
             index = orders[:, start : start + self.batch_size]
             output = self._forward(self.x_train[index], self._dropout_masks(index.shape[1]))
@@ -211,13 +212,14 @@ class FusedMLP:
                 p.grad = None
             losses.sum().backward()  # type: ignore[no-untyped-call]
             self._step(hyper)
-            totals += losses.detach().double().cpu() * index.shape[1]
+            totals += losses.detach().double() * index.shape[1]
         self.epoch += 1
         val = self.evaluate()
         elapsed = time.perf_counter() - started
         results: dict[int, dict[str, Any]] = {}
+        train_losses = totals.tolist()
         for k, member in enumerate(self.members):
-            metrics = {"train_loss": float(totals[k]) / n, **val[k], "lr": lrs[k]}
+            metrics = {"train_loss": train_losses[k] / n, **val[k], "lr": lrs[k]}
             results[member] = {**metrics, "epoch_time_s": elapsed}
         return results
 
