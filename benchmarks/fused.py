@@ -70,8 +70,10 @@ class Outcome:
         return self.trials / self.seconds * 3600
 
 
-def sample_configs(n: int, epochs: int, seed: int = 0) -> list[dict[str, Any]]:
-    space = Space.from_dict({**SPACE, "epochs": epochs})
+def sample_configs(
+    n: int, epochs: int, seed: int = 0, dropout: bool = True
+) -> list[dict[str, Any]]:
+    space = Space.from_dict({**SPACE, "epochs": epochs, **({} if dropout else {"dropout": 0.0})})
     configs = []
     for i in range(n):
         config = space.sample_at({}, np.random.default_rng([seed, i]))
@@ -106,7 +108,9 @@ def run_fused(
     return Outcome(len(configs), time.perf_counter() - started, final)
 
 
-def run_sweeps(n: int, epochs: int, data: DataSpec, fuse: int) -> tuple[Outcome, Outcome]:
+def run_sweeps(
+    n: int, epochs: int, data: DataSpec, fuse: int, dropout: bool = True
+) -> tuple[Outcome, Outcome]:
     """The same random sweep through ``run_sweep`` (embedded Ray, Tune), fused and unfused.
 
     Trials per hour here count everything a user waits for: Ray Tune's scheduling, a trial's
@@ -127,7 +131,7 @@ def run_sweeps(n: int, epochs: int, data: DataSpec, fuse: int) -> tuple[Outcome,
                     "name": name,
                     "data": {k: getattr(data, k) for k in ("n_samples", "n_features", "n_classes")},
                     "metric": "val_loss",
-                    "space": {**SPACE, "epochs": epochs},
+                    "space": {**SPACE, "epochs": epochs, **({} if dropout else {"dropout": 0})},
                     "search": {"num_samples": n},
                     "storage": storage,
                     **extra,
@@ -163,6 +167,7 @@ def benchmark(
     fuse: int = 16,
     device: str = "cpu",
     sweep: bool = True,
+    dropout: bool = True,
 ) -> str:
     """Run the comparison and return its markdown section (heading, table, notes)."""
     torch.set_num_threads(1)
@@ -170,7 +175,7 @@ def benchmark(
     epochs = 5 if quick else 10
     rows = 2000 if quick else 4000
     data = DataSpec(n_samples=rows, n_features=20, n_classes=4, seed=0)
-    configs = sample_configs(n, epochs)
+    configs = sample_configs(n, epochs, dropout=dropout)
     target = torch.device(device)
     load_dataset(data)  # generated once, outside both timings
     run_fused(sample_configs(2, 1), data, target, 2)  # warm up torch's kernels and imports
@@ -184,7 +189,8 @@ def benchmark(
     lines = [
         "## Fused trials (`fuse: K`)",
         "",
-        f"{n} sampled configs of a 2 x 64 MLP (Adam, lr/dropout/weight decay sampled), "
+        f"{n} sampled configs of a 2 x 64 MLP (Adam, lr/weight decay sampled, dropout "
+        f"{'sampled' if dropout else '0'}), "
         f"{epochs} epochs on {rows} rows x 20 features (80/20 split), batch 64; "
         f"device: {device} ({where}), 1 torch thread, no Ray (training loop only).",
         "",
@@ -198,7 +204,7 @@ def benchmark(
         f"runs is {gap:.1e} (fused members train exactly as alone).",
     ]
     if sweep:
-        fused_sweep, unfused_sweep = run_sweeps(n, epochs, data, fuse)
+        fused_sweep, unfused_sweep = run_sweeps(n, epochs, data, fuse, dropout)
         cpus = os.cpu_count()
         lines += [
             "",
@@ -224,8 +230,13 @@ def main() -> None:
     parser.add_argument("--fuse", type=int, default=16)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-sweep", action="store_true", help="the training loop only")
+    parser.add_argument("--no-dropout", action="store_true", help="dropout 0 in every config")
     args = parser.parse_args()
-    print(benchmark(args.quick, args.trials, args.fuse, args.device, not args.no_sweep))
+    print(
+        benchmark(
+            args.quick, args.trials, args.fuse, args.device, not args.no_sweep, not args.no_dropout
+        )
+    )
 
 
 if __name__ == "__main__":
