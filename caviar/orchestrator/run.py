@@ -140,10 +140,10 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
         # so the same sweep starts again (the Parquet callback drops rows of the lost trials).
         tuner = _build_tuner(spec, store, show_progress)
     else:
-        from caviar.trainables.adapter import as_tune_trainable
+        from caviar.orchestrator.fusion import tune_function
 
         trainable = tune.with_resources(
-            as_tune_trainable(spec.trainable, spec.data, spec.resources.cpu),
+            tune_function(spec),
             {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
         )
         tuner = tune.Tuner.restore(
@@ -176,11 +176,22 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
     from ray import tune
 
     from caviar import __version__
-    from caviar.trainables.adapter import as_tune_trainable
+    from caviar.orchestrator import fusion
 
     search_alg, param_space, num_samples, total = build_search(spec)
+    results_callback = ParquetResultsCallback
+    scheduler = build_scheduler(
+        spec.scheduler, spec.space, spec.seed, confirm=spec.confirm is not None
+    )
+    if fusion.fusing(spec):  # fuse: K trains bundles of configs as one trial each
+        from caviar.results.fused import FusedResultsCallback
+
+        search_alg = fusion.fused_searcher(spec)
+        total = num_samples = search_alg.total
+        scheduler = fusion.fused_scheduler(spec)
+        results_callback = FusedResultsCallback
     callbacks: list[tune.Callback] = [
-        ParquetResultsCallback(
+        results_callback(
             store,
             spec.space,
             spec.metric,
@@ -190,15 +201,12 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             max_t=spec.scheduler.options.get("max_t"),
         )
     ]
-    scheduler = build_scheduler(
-        spec.scheduler, spec.space, spec.seed, confirm=spec.confirm is not None
-    )
     callbacks.append(SchedulerStateCallback(scheduler))
     callbacks.extend(logger_callbacks(spec))
     if show_progress:
         callbacks.append(ProgressCallback(total, spec.metric, spec.mode))
     trainable = tune.with_resources(
-        as_tune_trainable(spec.trainable, spec.data, spec.resources.cpu),
+        fusion.tune_function(spec),
         {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
     )
     return tune.Tuner(

@@ -82,6 +82,7 @@ TOP_KEYS = {
     "seed",
     "storage",
     "loggers",
+    "fuse",
 }
 # Ray Tune's own logger callbacks a spec may switch on (Parquet is always on), with the package each
 # needs installed.
@@ -147,6 +148,7 @@ class SweepSpec:
     loggers: tuple[str, ...] = ()
     confirm: ConfirmSpec | None = None
     max_trials: int | None = None  # budget.trials: the most trials the whole sweep starts
+    fuse: int | str | None = None  # bundle size K, "auto", or None (see orchestrator/fusion.py)
 
     @property
     def sweep_uri(self) -> str:
@@ -257,6 +259,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         raise SpecError("seed", f"must be >= 0, got {seed}")
     storage = str(_get(raw, "storage", str, default="results"))
     loggers = _parse_loggers(raw.get("loggers"))
+    fuse = _parse_fuse(raw.get("fuse"))
     spec = SweepSpec(
         name=name,
         trainable=trainable,
@@ -276,9 +279,21 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         loggers=loggers,
         confirm=confirm,
         max_trials=max_trials,
+        fuse=fuse,
     )
     scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations, space)
     _check_combination(search, scheduler, confirm)
+    if fuse is not None and scheduler.name not in ("fifo", "asha"):
+        raise SpecError(
+            "fuse", f"fused trials work with scheduler fifo or asha, got {scheduler.name!r}"
+        )
+    if fuse is not None and search.algorithm not in ("random", "grid"):
+        raise SpecError(
+            "fuse",
+            f"fused trials work with search algorithm random or grid, got {search.algorithm!r}",
+        )
+    if fuse is not None and confirm is not None:
+        raise SpecError("fuse", "fused trials do not combine with confirm: drop one of them")
     return SweepSpec(**{**spec.__dict__, "scheduler": scheduler})
 
 
@@ -622,3 +637,14 @@ def _parse_loggers(value: Any) -> tuple[str, ...]:
                 f"pip install {package}",
             )
     return tuple(value)
+
+
+def _parse_fuse(value: Any) -> int | str | None:
+    """``fuse: K`` (members per bundle, K >= 1) or ``fuse: auto``; absent or null: no fusion."""
+    if value is None:
+        return None
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError("fuse", f"must be a positive integer or 'auto', got {value!r}")
+    return value

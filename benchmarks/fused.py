@@ -1,0 +1,243 @@
+"""Fused vs unfused trials: trials per hour for a sweep of small MLPs, at equal final quality.
+
+The same sampled configs (2 hidden layers x 64 units, Adam, log-uniform lr, dropout, weight decay)
+train once each as an unfused trial (``mlp.train_mlp``) and once as members of bundles of K
+(``bundle.train_bundle``), one torch thread each, in this process: no Ray, so the unfused side pays
+none of its per-trial process and scheduling costs and the ratio measures the training loop alone.
+Quality: the final val metrics of both runs are compared config by config (fused members train
+exactly as alone, so they agree to float rounding) and as distributions.
+
+Run: ``python -m benchmarks.fused [--quick] [--trials N] [--fuse K] [--device cpu|cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from caviar.search_spaces import Space
+from caviar.trainables.bundle import MEMBERS_KEY, STOP_KEY, member_metrics, train_bundle
+from caviar.trainables.context import TrialContext
+from caviar.trainables.data import DataSpec, load_dataset
+from caviar.trainables.mlp import train_mlp
+
+SPACE = {
+    "lr": "loguniform(1e-4, 1e-1)",
+    "dropout": "uniform(0, 0.3)",
+    "weight_decay": "loguniform(1e-6, 1e-3)",
+    "layers": 2,
+    "hidden_units": 64,
+    "batch_size": 64,
+}
+
+
+class _MemoryContext(TrialContext):
+    """Reports kept in memory; checkpoints skipped (neither side checkpoints in this benchmark)."""
+
+    def __init__(self, data: DataSpec, device: torch.device) -> None:
+        super().__init__(data)
+        self.reports: list[dict[str, Any]] = []
+        self._device = device
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def checkpoint(self, state: Any) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if self._pending is not None:
+            self.reports.append(self._pending)
+            self._pending = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    trials: int
+    seconds: float
+    final: dict[int, dict[str, float]]  # config index -> last val_loss / val_accuracy
+
+    @property
+    def per_hour(self) -> float:
+        return self.trials / self.seconds * 3600
+
+
+def sample_configs(
+    n: int, epochs: int, seed: int = 0, dropout: bool = True
+) -> list[dict[str, Any]]:
+    space = Space.from_dict({**SPACE, "epochs": epochs, **({} if dropout else {"dropout": 0.0})})
+    configs = []
+    for i in range(n):
+        config = space.sample_at({}, np.random.default_rng([seed, i]))
+        configs.append({**config, "seed": 1000 + i})
+    return configs
+
+
+def run_unfused(configs: list[dict[str, Any]], data: DataSpec, device: torch.device) -> Outcome:
+    final = {}
+    started = time.perf_counter()
+    for index, config in enumerate(configs):
+        ctx = _MemoryContext(data, device)
+        train_mlp(config, ctx)
+        ctx.flush()
+        final[index] = {k: ctx.reports[-1][k] for k in ("val_loss", "val_accuracy")}
+    return Outcome(len(configs), time.perf_counter() - started, final)
+
+
+def run_fused(
+    configs: list[dict[str, Any]], data: DataSpec, device: torch.device, fuse: int
+) -> Outcome:
+    final: dict[int, dict[str, float]] = {}
+    started = time.perf_counter()
+    for first in range(0, len(configs), fuse):
+        members = configs[first : first + fuse]
+        ctx = _MemoryContext(data, device)
+        train_bundle({MEMBERS_KEY: members, STOP_KEY: {}}, ctx)
+        ctx.flush()
+        for report in ctx.reports:
+            for k, metrics in member_metrics(report).items():
+                final[first + k] = {m: metrics[m] for m in ("val_loss", "val_accuracy")}
+    return Outcome(len(configs), time.perf_counter() - started, final)
+
+
+def run_sweeps(
+    n: int, epochs: int, data: DataSpec, fuse: int, dropout: bool = True
+) -> tuple[Outcome, Outcome]:
+    """The same random sweep through ``run_sweep`` (embedded Ray, Tune), fused and unfused.
+
+    Trials per hour here count everything a user waits for: Ray Tune's scheduling, a trial's
+    start, the results callback and Parquet, from ``run_sweep`` to its return.
+    """
+    import tempfile
+
+    import caviar
+    from caviar.cluster.connect import connected
+    from caviar.orchestrator.run import run_sweep
+    from caviar.orchestrator.spec import parse_spec
+
+    outcomes = []
+    with tempfile.TemporaryDirectory() as storage, connected(None):
+        for name, extra in (("fused", {"fuse": fuse}), ("unfused", {})):
+            spec = parse_spec(
+                {
+                    "name": name,
+                    "data": {k: getattr(data, k) for k in ("n_samples", "n_features", "n_classes")},
+                    "metric": "val_loss",
+                    "space": {**SPACE, "epochs": epochs, **({} if dropout else {"dropout": 0})},
+                    "search": {"num_samples": n},
+                    "storage": storage,
+                    **extra,
+                }
+            )
+            started = time.perf_counter()
+            result = run_sweep(spec, show_progress=False)
+            seconds = time.perf_counter() - started
+            trials = caviar.read_trials(result.sweep_uri).set_index("seed").sort_index()
+            final = {
+                i: {"val_loss": row.val_loss, "val_accuracy": row.val_accuracy}
+                for i, row in enumerate(trials.itertuples())
+            }
+            outcomes.append(Outcome(len(trials), seconds, final))
+    return outcomes[0], outcomes[1]
+
+
+def _row(name: str, outcome: Outcome) -> str:
+    accuracy = np.array([f["val_accuracy"] for f in outcome.final.values()])
+    return (
+        f"| {name} | {outcome.trials} | {outcome.seconds:.1f} | {outcome.per_hour:,.0f} | "
+        f"{np.median(accuracy):.4f} | {accuracy.max():.4f} |"
+    )
+
+
+def _gap(a: Outcome, b: Outcome) -> float:
+    return max(abs(a.final[i]["val_loss"] - b.final[i]["val_loss"]) for i in a.final)
+
+
+def benchmark(
+    quick: bool = False,
+    trials: int | None = None,
+    fuse: int = 16,
+    device: str = "cpu",
+    sweep: bool = True,
+    dropout: bool = True,
+) -> str:
+    """Run the comparison and return its markdown section (heading, table, notes)."""
+    torch.set_num_threads(1)
+    n = trials or (32 if quick else 128)
+    epochs = 5 if quick else 10
+    rows = 2000 if quick else 4000
+    data = DataSpec(n_samples=rows, n_features=20, n_classes=4, seed=0)
+    configs = sample_configs(n, epochs, dropout=dropout)
+    target = torch.device(device)
+    load_dataset(data)  # generated once, outside both timings
+    run_fused(sample_configs(2, 1), data, target, 2)  # warm up torch's kernels and imports
+    run_unfused(sample_configs(1, 1), data, target)
+    fused = run_fused(configs, data, target, fuse)
+    unfused = run_unfused(configs, data, target)
+    gap = _gap(fused, unfused)
+    where = (
+        torch.cuda.get_device_name(0) if target.type == "cuda" else platform.processor() or "cpu"
+    )
+    lines = [
+        "## Fused trials (`fuse: K`)",
+        "",
+        f"{n} sampled configs of a 2 x 64 MLP (Adam, lr/weight decay sampled, dropout "
+        f"{'sampled' if dropout else '0'}), "
+        f"{epochs} epochs on {rows} rows x 20 features (80/20 split), batch 64; "
+        f"device: {device} ({where}), 1 torch thread, no Ray (training loop only).",
+        "",
+        "| run | trials | seconds | trials/hour | median final val_accuracy | best |",
+        "|---|---:|---:|---:|---:|---:|",
+        _row("unfused", unfused),
+        _row(f"fused, K={fuse}", fused),
+        "",
+        f"Speed-up of the training loop: **{fused.per_hour / unfused.per_hour:.1f}x** trials per "
+        "hour. Equal quality: the largest difference of a config's final val_loss between the two "
+        f"runs is {gap:.1e} (fused members train exactly as alone).",
+    ]
+    if sweep:
+        fused_sweep, unfused_sweep = run_sweeps(n, epochs, data, fuse, dropout)
+        cpus = os.cpu_count()
+        lines += [
+            "",
+            f"The same sweep end to end (`caviar` `run_sweep`, embedded Ray on {cpus} CPUs, one "
+            "trial or bundle per CPU, Parquet results):",
+            "",
+            "| sweep | trials | seconds | trials/hour | median final val_accuracy | best |",
+            "|---|---:|---:|---:|---:|---:|",
+            _row("unfused", unfused_sweep),
+            _row(f"fuse: {fuse}", fused_sweep),
+            "",
+            f"Speed-up end to end: **{fused_sweep.per_hour / unfused_sweep.per_hour:.1f}x** "
+            "trials per hour; largest difference of a config's final val_loss: "
+            f"{_gap(fused_sweep, unfused_sweep):.1e}.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small sweep (seconds)")
+    parser.add_argument("--trials", type=int, default=None)
+    parser.add_argument("--fuse", type=int, default=16)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-sweep", action="store_true", help="the training loop only")
+    parser.add_argument("--no-dropout", action="store_true", help="dropout 0 in every config")
+    args = parser.parse_args()
+    print(
+        benchmark(
+            args.quick, args.trials, args.fuse, args.device, not args.no_sweep, not args.no_dropout
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

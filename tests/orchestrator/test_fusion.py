@@ -1,0 +1,143 @@
+"""``fuse: K``: planning bundles, the spec key, and fused sweeps through Ray Tune into Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import caviar
+from caviar.errors import SpecError
+from caviar.orchestrator.fusion import auto_fuse, fallback_summary, fusing, plan_trials
+from caviar.orchestrator.run import run_sweep
+from caviar.orchestrator.spec import parse_spec
+from caviar.trainables.bundle import MEMBERS_KEY
+from caviar.trainables.data import DataSpec, load_dataset
+from tests.conftest import small_spec
+
+SPACE = {
+    "lr": "loguniform(1e-3, 1e-1)",
+    "dropout": "uniform(0, 0.3)",
+    "hidden_units": "choice(8, 12)",
+    "layers": 1,
+    "batch_size": 32,
+    "epochs": 2,
+}
+
+
+def test_plan_groups_configs_by_shape_in_bundles_of_k_and_notes_fallbacks() -> None:
+    data = load_dataset(DataSpec(n_samples=100, n_features=4))
+    configs: list[dict[str, Any]] = [
+        {"hidden_units": 8, "seed": 0},
+        {"hidden_units": 9, "seed": 1},
+        {"hidden_units": 8, "seed": 2},
+        {"hidden_units": 8, "batch_norm": True, "seed": 3},
+        {"hidden_units": 8, "seed": 4},
+        {"hidden_units": 9, "seed": 5},
+    ]
+    plan, notes = plan_trials(configs, data, fuse=2)
+    bundles = [[m["seed"] for m in t[MEMBERS_KEY]] if MEMBERS_KEY in t else t["seed"] for t in plan]
+    assert bundles == [[0, 2], 4, [1, 5], 3]
+    assert notes == ["trial 3 runs unfused: batch_norm is not fused"]
+    assert fallback_summary(notes, 6) == "1 of 6 trials run unfused: batch_norm is not fused (1)"
+
+
+def test_fuse_auto_packs_more_small_models_than_big_ones() -> None:
+    data = load_dataset(DataSpec(n_samples=100, n_features=20))
+    small = auto_fuse({"hidden_units": 16, "layers": 1}, data, gpu=False)
+    large = auto_fuse({"hidden_units": 512, "layers": 4}, data, gpu=False)
+    assert small > large >= 2
+    assert auto_fuse({"hidden_units": 16, "layers": 1}, data, gpu=True) >= small
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(0, "positive integer"), ("many", "positive integer"), (True, "positive integer")],
+)
+def test_spec_rejects_a_bad_fuse(tmp_path: Path, value: Any, message: str) -> None:
+    with pytest.raises(SpecError, match=message) as error:
+        parse_spec(small_spec(tmp_path, fuse=value))
+    assert error.value.path == "fuse"
+
+
+def test_spec_accepts_fuse_and_refuses_other_schedulers(tmp_path: Path) -> None:
+    assert parse_spec(small_spec(tmp_path, fuse=4)).fuse == 4
+    assert parse_spec(small_spec(tmp_path, fuse="auto")).fuse == "auto"
+    with pytest.raises(SpecError, match="fifo or asha"):
+        parse_spec(small_spec(tmp_path, fuse=4, scheduler={"name": "median"}))
+
+
+@pytest.mark.xdist_group("ray")
+def test_fused_sweep_writes_each_member_as_the_unfused_sweep_writes_its_trial(
+    tmp_path: Path, ray_local: None
+) -> None:
+    search = {"algorithm": "random", "num_samples": 5}
+    fused = run_sweep(
+        parse_spec(small_spec(tmp_path, name="fused", space=SPACE, search=search, fuse=4)),
+        show_progress=False,
+    )
+    alone = run_sweep(
+        parse_spec(small_spec(tmp_path, name="alone", space=SPACE, search=search)),
+        show_progress=False,
+    )
+    assert fused.errors == alone.errors == 0
+    trials = {o: caviar.read_trials(o.sweep_uri) for o in (fused, alone)}
+    curves = {o: caviar.read_curves(o.sweep_uri) for o in (fused, alone)}
+    assert len(trials[fused]) == 5 and trials[fused]["trial_id"].is_unique
+    assert set(trials[fused].columns) == set(trials[alone].columns)
+    assert (trials[fused]["status"] == "TERMINATED").all()
+    # The same sampled configs (each has its own seed), and per config the same curve.
+    by_seed = {o: trials[o].set_index("seed").sort_index() for o in (fused, alone)}
+    for column in ("lr", "dropout", "hidden_units", "iterations"):
+        assert by_seed[fused][column].tolist() == by_seed[alone][column].tolist()
+    np.testing.assert_allclose(
+        by_seed[fused]["best_val_loss"], by_seed[alone]["best_val_loss"], atol=1e-5
+    )
+    for outcome in (fused, alone):
+        seeds = trials[outcome].set_index("trial_id")["seed"]
+        curves[outcome]["seed"] = curves[outcome]["trial_id"].map(seeds)
+    keyed = {o: curves[o].sort_values(["seed", "iteration"]) for o in (fused, alone)}
+    assert len(keyed[fused]) == len(keyed[alone]) == 5 * 2
+    np.testing.assert_allclose(keyed[fused]["val_loss"], keyed[alone]["val_loss"], atol=1e-5)
+    np.testing.assert_allclose(keyed[fused]["train_loss"], keyed[alone]["train_loss"], atol=1e-5)
+
+
+@pytest.mark.xdist_group("ray")
+def test_fused_sweep_under_asha_stops_members_inside_their_bundles(
+    tmp_path: Path, ray_local: None
+) -> None:
+    space = {**SPACE, "hidden_units": 8, "epochs": 6, "lr": "loguniform(1e-4, 1)"}
+    spec = small_spec(
+        tmp_path,
+        space=space,
+        search={"algorithm": "random", "num_samples": 8},
+        scheduler={"name": "asha", "grace_period": 1, "reduction_factor": 2},
+        fuse=8,
+    )
+    outcome = run_sweep(parse_spec(spec), show_progress=False)
+    trials = caviar.read_trials(outcome.sweep_uri)
+    assert len(trials) == 8 and (trials["status"] == "TERMINATED").all()
+    assert trials["stopped_early"].any() and not trials["stopped_early"].all()
+    stopped = trials[trials["stopped_early"]]
+    assert (stopped["iterations"] < 6).all()
+    curves = caviar.read_curves(outcome.sweep_uri)
+    assert curves.groupby("trial_id")["iteration"].max().to_dict() == dict(
+        zip(trials["trial_id"], trials["iterations"], strict=True)
+    )
+
+
+def test_user_trainables_run_unfused_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = small_spec(
+        tmp_path,
+        trainable="tests.trainables.probe:train",
+        space={"x": "uniform(0, 1)", "epochs": 2},
+        fuse=4,
+    )
+    spec = parse_spec(raw)
+    assert not fusing(spec)
+    assert "only the built-in mlp fuses" in capsys.readouterr().err
+    assert fusing(parse_spec(small_spec(tmp_path, fuse=4)))
