@@ -95,7 +95,13 @@ def send_token_if_available() -> None:
         )
     except ImportError:  # a Ray without token authentication
         return
-    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    quiet = logging.getLogger(maybe_enable_token_auth_if_token_available.__module__)
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its "token authentication is enabled" notice is not for us
+    try:
+        maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    finally:
+        quiet.setLevel(level)
 
 
 @contextmanager
@@ -152,7 +158,8 @@ def describe(context: object, embedded: bool) -> str:
     gpu_text = f", {gpus:g} GPUs" if gpus else ""
     if embedded:
         return f"caviar: started an embedded Ray ({cpus} CPUs{gpu_text})"
-    nodes = sum(1 for node in ray.nodes() if node.get("Alive"))  # type: ignore[no-untyped-call]
+    alive = [node for node in ray.nodes() if node.get("Alive")]  # type: ignore[no-untyped-call]
+    nodes = len(alive)
     gcs = getattr(context, "address_info", {}).get("gcs_address") or getattr(
         context, "dashboard_url", "?"
     )

@@ -8,6 +8,7 @@ experiment state lives inside the sweep directory (``<sweep>/tune``), so ``resum
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
 # caviar's Parquet callback records the same results.
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# With a custom searcher, Tune starts one trial at a time (one pending trial) unless told
+# otherwise: on a cluster the sweep would ramp up one actor start after another. caviar lets as
+# many trials be pending as the cluster holds at once (see check_cluster); a user's value wins.
+_USER_MAX_PENDING = os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ def _check_local_writable(path: Path) -> None:
 def run_sweep(spec: SweepSpec, show_progress: bool = True) -> SweepOutcome:
     """Run the sweep on the Ray that is connected (``ray.init`` was called)."""
     store = prepare(spec)
+    check_cluster(spec)
     store.write_text(SPEC_FILE, spec.to_yaml())
     tuner = _build_tuner(spec, store, show_progress)
     return _fit(tuner, spec)
@@ -128,6 +134,7 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
     import yaml
 
     spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
+    check_cluster(spec)
     if not tune.Tuner.can_restore(store.path(TUNE_DIR), storage_filesystem=store.filesystem):
         # Killed before Tune saved any state: start the same sweep again from scratch.
         tuner = _build_tuner(spec, store, show_progress)
@@ -146,6 +153,26 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
             storage_filesystem=store.filesystem,
         )
     return _fit(tuner, spec)
+
+
+def check_cluster(spec: SweepSpec) -> None:
+    """Before any trial: a trial must fit on some node (else SpecError); warn about node-local storage."""
+    from caviar.orchestrator.resources import (
+        alive_nodes,
+        check_resources,
+        storage_warnings,
+        trial_slots,
+    )
+
+    nodes = alive_nodes()
+    check_resources(spec.resources.cpu, spec.resources.gpu, nodes)
+    if _USER_MAX_PENDING is None:
+        slots = trial_slots(spec.resources.cpu, spec.resources.gpu, nodes)
+        if spec.max_concurrent is not None:
+            slots = min(slots, spec.max_concurrent)
+        os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(max(1, slots))
+    for warning in storage_warnings(spec.storage, nodes):
+        print(f"caviar: warning: {warning}", file=sys.stderr)
 
 
 def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # type: ignore[no-untyped-def]

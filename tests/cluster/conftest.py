@@ -78,7 +78,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=20)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def start_head() -> Iterator[Callable[..., Head]]:
     """Start `ray start --head` clusters (CPUs, fake GPUs, dashboard as asked); stop them after."""
     started: list[tuple[subprocess.Popen[bytes], str]] = []
