@@ -7,12 +7,16 @@ GCS of a cluster directly and ``ray://HOST:10001`` goes through Ray Client.
 
 Two things Ray does on its own are not what a person at a terminal wants, so they are handled here:
 
-- An address where nothing answers makes ``ray.init`` retry for minutes. The GCS port is probed with a
-  plain socket first, so an unreachable address fails in seconds with one line (exit 2).
-- Since Ray 2.5x a head started by ``ray start`` asks for the auth token in ``~/.ray/auth_token``
-  when one exists, but ``ray.init`` only sends it for ``address="auto"``, not for an explicit address
-  or RAY_ADDRESS: the client is turned away with InvalidAuthToken. Here the token is sent whenever
-  one is available and RAY_AUTH_MODE is unset (a head without auth ignores it), as Ray's own CLI does.
+- An address where nothing answers makes ``ray.init`` retry for minutes. The GCS port is probed
+  first (a socket, then that gRPC call), so an unreachable address fails in seconds with one line
+  (exit 2).
+- Ray 2.60's ``ray start --head`` turns token authentication on when ``~/.ray/auth_token`` exists
+  (any earlier ``ray.init()`` writes one), but ``ray.init`` sends the token only for
+  ``address="auto"``: with an explicit address or RAY_ADDRESS it is turned away with
+  InvalidAuthToken. And a driver in token mode refuses calls from a cluster without authentication
+  (``ray.cluster_utils.Cluster``, ``RAY_AUTH_MODE=disabled`` heads), so "always send it" is wrong
+  too. One gRPC call without a token tells which the cluster is; the driver then matches it, unless
+  RAY_AUTH_MODE is set.
 """
 
 from __future__ import annotations
@@ -85,23 +89,60 @@ def probe(address: str, host: str, port: int, timeout: float = PROBE_TIMEOUT_S) 
         ) from None
 
 
-def send_token_if_available() -> None:
-    """Use token authentication when a token is available and RAY_AUTH_MODE is unset."""
+def gcs_asks_for_token(
+    address: str, host: str, port: int, timeout: float = PROBE_TIMEOUT_S
+) -> bool:
+    """Ask the GCS for its cluster id (one gRPC call, no token): True if it wants a token.
+
+    SpecError when it does not answer. Where Ray's gRPC stubs are missing, only the port is probed
+    and False is returned (Ray's own defaults then apply).
+    """
+    probe(address, host, port, timeout)
+    try:
+        import grpc
+        from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+    except ImportError:
+        return False
+    with grpc.insecure_channel(f"{host}:{port}") as channel:
+        stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)  # type: ignore[no-untyped-call]
+        try:
+            stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout)  # type: ignore[attr-defined]
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                return True
+            raise SpecError(
+                "--address",
+                f"cannot connect to Ray at {address!r}: {host}:{port} does not answer as a Ray "
+                f"GCS ({error.code().name})",
+            ) from None
+    return False
+
+
+def match_auth_mode(address: str, token_wanted: bool) -> None:
+    """Send the token exactly when the cluster asks for one (unless RAY_AUTH_MODE says otherwise).
+
+    A driver in token mode also refuses the cluster's calls that carry no token, so a token must
+    not be sent to a cluster without authentication either.
+    """
     if "RAY_AUTH_MODE" in os.environ:
         return
-    try:
-        from ray._private.authentication.authentication_token_setup import (
-            maybe_enable_token_auth_if_token_available,
-        )
-    except ImportError:  # a Ray without token authentication
+    from ray._raylet import Config  # type: ignore[attr-defined]
+
+    if not token_wanted:
+        os.environ["RAY_AUTH_MODE"] = "disabled"
+        Config.initialize("")
         return
-    quiet = logging.getLogger(maybe_enable_token_auth_if_token_available.__module__)
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # its "token authentication is enabled" notice is not for us
-    try:
-        maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
-    finally:
-        quiet.setLevel(level)
+    from ray._raylet import AuthenticationTokenLoader  # type: ignore[attr-defined]
+
+    if not AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+        raise SpecError(
+            "--address",
+            f"the Ray cluster at {address!r} asks for an auth token and none is set here: put it "
+            "in ~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN (`ray get-auth-token` "
+            "on the head prints it)",
+        )
+    os.environ["RAY_AUTH_MODE"] = "token"
+    Config.initialize("")
 
 
 @contextmanager
@@ -118,8 +159,10 @@ def connected(address: str | None = None, num_cpus: int | None = None) -> Iterat
         return
     if address is not None:
         host, port = gcs_target(address)
-        probe(address, host, port)
-        send_token_if_available()
+        if address.startswith("ray://"):
+            probe(address, host, port)  # Ray Client: its server handles authentication
+        else:
+            match_auth_mode(address, gcs_asks_for_token(address, host, port))
     try:
         if address is None:
             context = ray.init(
