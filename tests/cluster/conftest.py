@@ -107,7 +107,13 @@ def start_head() -> Iterator[Callable[..., Head]]:
             ]
         else:
             args.append("--include-dashboard=false")
-        env = {**os.environ, "RAY_TMPDIR": tmpdir, "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
+        env = {
+            **os.environ,
+            "RAY_TMPDIR": tmpdir,
+            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+            # Ray jobs run `caviar ...` from the head's PATH: this interpreter's.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        }
         log = open(Path(tmpdir) / "head.log", "wb")  # noqa: SIM115 - lives as long as the head
         process = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
