@@ -206,6 +206,25 @@ def report(
     )
 
 
+cluster_app = typer.Typer(
+    no_args_is_help=True, help="Ray cluster templates: AWS, GCP, KubeRay, SLURM."
+)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("init")
+def cluster_init(
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="aws | gcp | kuberay | slurm")],
+    directory: Annotated[str, typer.Argument(metavar="[DIR]", help="Where to write.")] = ".",
+    force: Annotated[bool, typer.Option("--force", help="Replace existing files.")] = False,
+) -> None:
+    """Write a cluster template (Ray launcher YAML, KubeRay manifests, sbatch script)."""
+    from caviar.cluster.scaffold import write_templates
+
+    for path in write_templates(kind, directory, overwrite=force):
+        print(f"caviar: wrote {path}")
+
+
 DashboardOption = Annotated[
     str,
     typer.Option("--address", help="The head's dashboard: http://HEAD:8265 (Ray Jobs API)."),
