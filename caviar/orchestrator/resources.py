@@ -49,13 +49,13 @@ def alive_nodes() -> list[NodeCapacity]:
     return nodes
 
 
-def unplaceable(cpu: float, gpu: float, nodes: Sequence[NodeCapacity]) -> str | None:
-    """Why no node can run a trial asking for ``cpu`` and ``gpu``; None when one can."""
+def unplaceable(cpu: float, gpu: float, nodes: Sequence[NodeCapacity]) -> tuple[str, str] | None:
+    """(spec key, why) no node can run a trial asking for ``cpu`` and ``gpu``; None when one can."""
     if any(node.cpu >= cpu and node.gpu >= gpu for node in nodes):
         return None
     asked = _amount(cpu, "CPU") + (f" and {_amount(gpu, 'GPU')}" if gpu else "")
     if not nodes:
-        return f"resources|a trial asks for {asked} but the cluster has no alive node"
+        return "resources", f"a trial asks for {asked} but the cluster has no alive node"
     most_gpu = max(node.gpu for node in nodes)
     most_cpu = max(node.cpu for node in nodes)
     if gpu > most_gpu:
@@ -70,7 +70,7 @@ def unplaceable(cpu: float, gpu: float, nodes: Sequence[NodeCapacity]) -> str | 
         )
         have += ", ...)" if len(nodes) > 4 else ")"
         key = "resources"
-    return f"{key}|a trial asks for {asked}, but {have}: it would wait forever (PENDING)"
+    return key, f"a trial asks for {asked}, but {have}: it would wait forever (PENDING)"
 
 
 def _amount(value: float, unit: str) -> str:
@@ -82,8 +82,7 @@ def check_resources(cpu: float, gpu: float, nodes: Sequence[NodeCapacity] | None
     reason = unplaceable(cpu, gpu, alive_nodes() if nodes is None else nodes)
     if reason is None:
         return
-    key, message = reason.split("|", 1)
-    raise SpecError(key, message)
+    raise SpecError(*reason)
 
 
 def storage_warnings(storage: str, nodes: Sequence[NodeCapacity] | None = None) -> list[str]:
