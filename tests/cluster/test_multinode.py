@@ -4,6 +4,7 @@ from their checkpoints, each (trial_id, iteration) exactly once in the curves)."
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,8 @@ def two_nodes(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     from ray.cluster_utils import Cluster
 
     # Cluster writes Ray's current-cluster file: keep it out of the machine-wide /tmp/ray.
-    monkeypatch.setenv("RAY_TMPDIR", tempfile.mkdtemp(prefix="cvr"))
+    tmpdir = tempfile.mkdtemp(prefix="cvr")
+    monkeypatch.setenv("RAY_TMPDIR", tmpdir)
     monkeypatch.setenv("RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "0")
     cluster = Cluster(
         initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
@@ -37,6 +39,7 @@ def two_nodes(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         yield cluster, worker
     finally:
         cluster.shutdown()
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _caviar(spec: dict[str, object], tmp_path: Path, address: str) -> subprocess.Popen[str]:
