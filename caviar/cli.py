@@ -206,6 +206,98 @@ def report(
     )
 
 
+cluster_app = typer.Typer(
+    no_args_is_help=True, help="Ray cluster templates: AWS, GCP, KubeRay, SLURM."
+)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("init")
+def cluster_init(
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="aws | gcp | kuberay | slurm")],
+    directory: Annotated[str, typer.Argument(metavar="[DIR]", help="Where to write.")] = ".",
+    force: Annotated[bool, typer.Option("--force", help="Replace existing files.")] = False,
+) -> None:
+    """Write a cluster template (Ray launcher YAML, KubeRay manifests, sbatch script)."""
+    from caviar.cluster.scaffold import write_templates
+
+    for path in write_templates(kind, directory, overwrite=force):
+        print(f"caviar: wrote {path}")
+
+
+DashboardOption = Annotated[
+    str,
+    typer.Option("--address", help="The head's dashboard: http://HEAD:8265 (Ray Jobs API)."),
+]
+
+
+@app.command()
+def submit(
+    spec_path: Annotated[str, typer.Argument(metavar="SPEC", help="Sweep spec (YAML).")],
+    address: DashboardOption,
+    working_dir: Annotated[
+        str, typer.Option("--working-dir", help="Directory uploaded with the job (holds SPEC).")
+    ] = ".",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a spec key: --set search.num_samples=8."),
+    ] = None,
+) -> None:
+    """Run a sweep on a Ray cluster as a Ray job; prints the job id."""
+    from caviar.cluster import jobs
+    from caviar.orchestrator.spec import load_spec
+
+    spec = load_spec(spec_path, list(set_ or []))  # bad input fails here, before uploading
+    if "://" not in spec.storage and not spec.storage.startswith("/"):
+        print(
+            f"caviar: warning: storage {spec.storage!r} is relative: results land in the job's "
+            "working directory on the head; use an absolute shared path or s3://",
+            file=sys.stderr,
+        )
+    job_id = jobs.submit(spec_path, address, working_dir, list(set_ or []))
+    print(job_id)
+    print(
+        f"caviar: submitted; follow it with `caviar logs {job_id} --follow --address {address}`",
+        file=sys.stderr,
+    )
+
+
+@app.command()
+def status(job_id: Annotated[str, typer.Argument(metavar="JOB")], address: DashboardOption) -> None:
+    """Print a submitted sweep's job status (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED)."""
+    from caviar.cluster import jobs
+
+    print(jobs.status(job_id, address))
+
+
+@app.command()
+def logs(
+    job_id: Annotated[str, typer.Argument(metavar="JOB")],
+    address: DashboardOption,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Stream until the job ends.")
+    ] = False,
+) -> None:
+    """Print a submitted sweep's output."""
+    from caviar.cluster import jobs
+
+    if not follow:
+        sys.stdout.write(jobs.logs(job_id, address))
+        return
+    for chunk in jobs.follow(job_id, address):
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+
+
+@app.command()
+def stop(job_id: Annotated[str, typer.Argument(metavar="JOB")], address: DashboardOption) -> None:
+    """Stop a submitted sweep (`caviar resume` continues it later)."""
+    from caviar.cluster import jobs
+
+    stopped = jobs.stop(job_id, address)
+    print(f"caviar: {'stopping' if stopped else 'already ended:'} {job_id}")
+
+
 def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
     from caviar.results.readers import read_trials
 

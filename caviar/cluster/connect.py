@@ -1,25 +1,148 @@
 """Connecting to Ray: an embedded local Ray by default, or an existing cluster by address.
 
 ``address=None`` (and no RAY_ADDRESS in the environment) starts a Ray inside this process that stops
-with it. ``"auto"`` joins the cluster that ``ray start --head`` started on this machine;
-``ray://HOST:10001`` or ``HOST:6379`` join a remote one.
+with it. ``"auto"`` joins the cluster that ``ray start --head`` started on this machine (Ray finds it
+through its current-cluster file, ``$RAY_TMPDIR/ray/ray_current_cluster``); ``HOST:PORT`` joins the
+GCS of a cluster directly and ``ray://HOST:10001`` goes through Ray Client.
+
+Two things Ray does on its own are not what a person at a terminal wants, so they are handled here:
+
+- An address where nothing answers makes ``ray.init`` retry for minutes. The GCS port is probed
+  first (a socket, then that gRPC call), so an unreachable address fails in seconds with one line
+  (exit 2).
+- Ray 2.60's ``ray start --head`` turns token authentication on when ``~/.ray/auth_token`` exists
+  (any earlier ``ray.init()`` writes one), but ``ray.init`` sends the token only for
+  ``address="auto"``: with an explicit address or RAY_ADDRESS it is turned away with
+  InvalidAuthToken. And a driver in token mode refuses calls from a cluster without authentication
+  (``ray.cluster_utils.Cluster``, ``RAY_AUTH_MODE=disabled`` heads), so "always send it" is wrong
+  too. One gRPC call without a token tells which the cluster is; the driver then matches it, unless
+  RAY_AUTH_MODE is set.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from caviar.errors import SpecError
 
+PROBE_TIMEOUT_S = 3.0
+
 
 def runtime_env() -> dict[str, object]:
     """Let workers import the user's modules the way the driver does (from the current directory)."""
     paths = [os.getcwd(), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}}
+
+
+def requested_address(address: str | None) -> str | None:
+    """The address asked for: the argument, else RAY_ADDRESS, else None (embedded Ray)."""
+    return address or os.environ.get("RAY_ADDRESS") or None
+
+
+def gcs_target(address: str) -> tuple[str, int]:
+    """The (host, port) that ``ray.init(address)`` will talk to; SpecError if there is none.
+
+    ``auto`` is resolved the way Ray resolves it (RAY_ADDRESS, then the current-cluster file of
+    the last ``ray start``, then any GCS process running here).
+    """
+    if "://" in address:
+        scheme, rest = address.split("://", 1)
+        if scheme != "ray":
+            raise SpecError("--address", f"use auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
+        return _split_host_port(address, rest.split("/", 1)[0])
+    from ray._private import services
+
+    try:
+        canonical = services.canonicalize_bootstrap_address(address)
+    except (ConnectionError, ValueError) as error:
+        raise SpecError(
+            "--address", f"cannot connect to Ray at {address!r}: {_first_line(error)}"
+        ) from None
+    if canonical is None:  # "local"
+        raise SpecError("--address", "'local' is the embedded Ray: leave --address out instead")
+    return _split_host_port(address, canonical)
+
+
+def _split_host_port(address: str, host_port: str) -> tuple[str, int]:
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        raise SpecError("--address", f"expected HOST:PORT, got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def probe(address: str, host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """Fail in seconds, not minutes, when nothing listens at the cluster's address."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SpecError(
+            "--address",
+            f"cannot connect to Ray at {address!r}: nothing answers at {host}:{port} ({reason}); "
+            "is the cluster up (`ray start --head`) and the port reachable?",
+        ) from None
+
+
+def gcs_asks_for_token(
+    address: str, host: str, port: int, timeout: float = PROBE_TIMEOUT_S
+) -> bool:
+    """Ask the GCS for its cluster id (one gRPC call, no token): True if it wants a token.
+
+    SpecError when it does not answer. Where Ray's gRPC stubs are missing, only the port is probed
+    and False is returned (Ray's own defaults then apply).
+    """
+    probe(address, host, port, timeout)
+    try:
+        import grpc
+        from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+    except ImportError:
+        return False
+    with grpc.insecure_channel(f"{host}:{port}") as channel:
+        stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)  # type: ignore[no-untyped-call]
+        try:
+            stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout)  # type: ignore[attr-defined]
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                return True
+            raise SpecError(
+                "--address",
+                f"cannot connect to Ray at {address!r}: {host}:{port} does not answer as a Ray "
+                f"GCS ({error.code().name})",
+            ) from None
+    return False
+
+
+def match_auth_mode(address: str, token_wanted: bool) -> None:
+    """Send the token exactly when the cluster asks for one (unless RAY_AUTH_MODE says otherwise).
+
+    A driver in token mode also refuses the cluster's calls that carry no token, so a token must
+    not be sent to a cluster without authentication either.
+    """
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    from ray._raylet import Config  # type: ignore[attr-defined]
+
+    if not token_wanted:
+        os.environ["RAY_AUTH_MODE"] = "disabled"
+        Config.initialize("")
+        return
+    from ray._raylet import AuthenticationTokenLoader  # type: ignore[attr-defined]
+
+    if not AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+        raise SpecError(
+            "--address",
+            f"the Ray cluster at {address!r} asks for an auth token and none is set here: put it "
+            "in ~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN (`ray get-auth-token` "
+            "on the head prints it)",
+        )
+    os.environ["RAY_AUTH_MODE"] = "token"
+    Config.initialize("")
 
 
 @contextmanager
@@ -30,10 +153,16 @@ def connected(address: str | None = None, num_cpus: int | None = None) -> Iterat
     """
     import ray
 
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    address = requested_address(address)
     if ray.is_initialized():
         yield "caviar: using the Ray this process is already connected to"
         return
+    if address is not None:
+        host, port = gcs_target(address)
+        if address.startswith("ray://"):
+            probe(address, host, port)  # Ray Client: its server handles authentication
+        else:
+            match_auth_mode(address, gcs_asks_for_token(address, host, port))
     try:
         if address is None:
             context = ray.init(
@@ -52,16 +181,37 @@ def connected(address: str | None = None, num_cpus: int | None = None) -> Iterat
                 runtime_env=runtime_env(),
             )
     except (ConnectionError, RuntimeError, ValueError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SpecError("--address", f"cannot connect to Ray at {address!r}: {reason}") from None
-    cpus = int(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
-    gcs = getattr(context, "address_info", {}).get("gcs_address", "?")
-    if address is None:
-        description = f"caviar: started an embedded Ray ({cpus} CPUs)"
-    else:
-        description = f"caviar: connected to the Ray cluster at {gcs} ({cpus} CPUs)"
+        raise SpecError(
+            "--address", f"cannot connect to Ray at {address!r}: {_first_line(error)}"
+        ) from None
     try:
-        yield description
+        yield describe(context, embedded=address is None)
     finally:
         ray.shutdown()
         sys.stdout.flush()
+
+
+def describe(context: object, embedded: bool) -> str:
+    """One line: which Ray, how many nodes and CPUs/GPUs."""
+    import ray
+
+    resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    cpus = int(resources.get("CPU", 0))
+    gpus = resources.get("GPU", 0)
+    gpu_text = f", {gpus:g} GPUs" if gpus else ""
+    if embedded:
+        return f"caviar: started an embedded Ray ({cpus} CPUs{gpu_text})"
+    alive = [node for node in ray.nodes() if node.get("Alive")]  # type: ignore[no-untyped-call]
+    nodes = len(alive)
+    gcs = getattr(context, "address_info", {}).get("gcs_address") or getattr(
+        context, "dashboard_url", "?"
+    )
+    return (
+        f"caviar: connected to the Ray cluster at {gcs} "
+        f"({nodes} node{'s' if nodes != 1 else ''}, {cpus} CPUs{gpu_text})"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

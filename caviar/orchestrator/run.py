@@ -8,6 +8,7 @@ experiment state lives inside the sweep directory (``<sweep>/tune``), so ``resum
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
 # caviar's Parquet callback records the same results.
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# With a custom searcher, Tune starts one trial at a time (one pending trial) unless told
+# otherwise: on a cluster the sweep would ramp up one actor start after another. caviar lets as
+# many trials be pending as the cluster holds at once (see check_cluster); a user's value wins.
+_USER_MAX_PENDING = os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,7 @@ def _check_local_writable(path: Path) -> None:
 def run_sweep(spec: SweepSpec, show_progress: bool = True) -> SweepOutcome:
     """Run the sweep on the Ray that is connected (``ray.init`` was called)."""
     store = prepare(spec)
+    check_cluster(spec)
     store.write_text(SPEC_FILE, spec.to_yaml())
     tuner = _build_tuner(spec, store, show_progress)
     return _fit(tuner, spec)
@@ -135,6 +141,7 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
     import yaml
 
     spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
+    check_cluster(spec)
     if not has_tune_state(store):
         # Killed before Tune saved its first snapshot: no trial can have finished in Tune's view,
         # so the same sweep starts again (the Parquet callback drops rows of the lost trials).
@@ -170,6 +177,26 @@ def has_tune_state(store: SweepStore) -> bool:
     selector = pafs.FileSelector(directory, allow_not_found=True)
     names = [info.base_name for info in store.filesystem.get_file_info(selector)]
     return any(n.startswith("experiment_state") and n.endswith(".json") for n in names)
+
+
+def check_cluster(spec: SweepSpec) -> None:
+    """Before any trial: a trial must fit on some node (else SpecError); warn about node-local storage."""
+    from caviar.orchestrator.resources import (
+        alive_nodes,
+        check_resources,
+        storage_warnings,
+        trial_slots,
+    )
+
+    nodes = alive_nodes()
+    check_resources(spec.resources.cpu, spec.resources.gpu, nodes)
+    if _USER_MAX_PENDING is None:
+        slots = trial_slots(spec.resources.cpu, spec.resources.gpu, nodes)
+        if spec.max_concurrent is not None:
+            slots = min(slots, spec.max_concurrent)
+        os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(max(1, slots))
+    for warning in storage_warnings(spec.storage, nodes):
+        print(f"caviar: warning: {warning}", file=sys.stderr)
 
 
 def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # type: ignore[no-untyped-def]

@@ -45,6 +45,7 @@ RAY_RESULT_KEYS = frozenset(
         "pid",
         "hostname",
         "node_ip",
+        "node_id",
         "config",
         "checkpoint_dir_name",
         "trial_id",
@@ -84,6 +85,7 @@ class TrialRecord:
         self.error: str | None = None
         self.stopped_early = False
         self.node_ip: str | None = None
+        self.node_id: str | None = None
         self.started_at: datetime | None = None
         self.ended_at: datetime | None = None
 
@@ -98,6 +100,7 @@ class TrialRecord:
             "stopped_early": self.stopped_early,
             "error": self.error,
             "node_ip": self.node_ip,
+            "node_id": self.node_id,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
         }
@@ -190,6 +193,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         record.iterations = step
         record.metrics.update(metrics)
         record.node_ip = result.get("node_ip", record.node_ip)
+        record.node_id = result.get("node_id") or record.node_id
         # Tune marks the result that a scheduler stopped the trial on with done=True before the
         # callbacks see it; a trial that finishes by itself reports done=False last.
         record.stopped_early = bool(result.get("done")) and (
@@ -283,6 +287,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
                 "stopped_early": pa.bool_(),
                 "error": pa.string(),
                 "node_ip": pa.string(),
+                "node_id": pa.string(),
                 "started_at": TIMESTAMP,
                 "ended_at": TIMESTAMP,
             }
@@ -312,7 +317,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             return
         fixed_types = {"trial_id", "status", *self._param_types}
         self._trial_types = {f.name: f.type for f in table.schema if f.name not in fixed_types}
-        fixed = {"trial_id", "status", "iterations", "stopped_early", "error", "node_ip"}
+        fixed = {"trial_id", "status", "iterations", "stopped_early", "error", "node_ip", "node_id"}
         fixed |= {"started_at", "ended_at", f"best_{self.metric}"}
         for row in table.to_pylist():
             record = TrialRecord(
@@ -324,6 +329,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             record.error = row.get("error")
             record.stopped_early = bool(row.get("stopped_early"))
             record.node_ip = row.get("node_ip")
+            record.node_id = row.get("node_id")
             record.started_at = row.get("started_at")
             record.ended_at = row.get("ended_at")
             record.metrics = {

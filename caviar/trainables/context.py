@@ -20,6 +20,15 @@ from ray import tune
 from caviar.trainables.data import Dataset, DataSpec, load_dataset
 
 STATE_FILE = "state.pt"
+# Sent with every report so the driver can say which Ray node ran each trial (several nodes can
+# share one IP, e.g. on one machine); the results callback keeps it out of the metrics.
+NODE_ID = "node_id"
+
+
+def _node_id() -> str:
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
 
 
 class TrialContext:
@@ -79,13 +88,16 @@ class TrialContext:
         with tempfile.TemporaryDirectory(prefix="caviar-ckpt-") as directory:
             torch.save({"iteration": self.iteration, "state": state}, Path(directory) / STATE_FILE)
             metrics, self._pending = self._pending, None
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+            tune.report(
+                {**metrics, NODE_ID: _node_id()},
+                checkpoint=tune.Checkpoint.from_directory(directory),
+            )
 
     def flush(self) -> None:
         """Hand the pending report to Ray Tune (called by the adapter when the function returns)."""
         if self._pending is not None:
             metrics, self._pending = self._pending, None
-            tune.report(metrics)
+            tune.report({**metrics, NODE_ID: _node_id()})
 
 
 def _plain(key: str, value: Any) -> Any:

@@ -1,0 +1,150 @@
+"""Running a sweep on a remote cluster as a Ray job (Ray's Jobs API, through the head's dashboard).
+
+``caviar submit SPEC --address http://HEAD:8265`` uploads the working directory (the spec, the user's
+trainable modules and data; not .venv, results or .git) as the job's ``working_dir`` and runs
+``caviar run SPEC --address auto`` there: the sweep's driver runs on the head, next to the cluster.
+caviar must be installed on the cluster's nodes (the same version as here).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from caviar.errors import SpecError
+
+# Never uploaded: environments, results, VCS data, caches.
+EXCLUDES = [
+    ".venv",
+    "venv",
+    ".git",
+    "results",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "*.pyc",
+]
+
+
+def job_client(address: str) -> Any:
+    """A JobSubmissionClient for the dashboard at ``address``; SpecError in seconds if none answers."""
+    from caviar.cluster.connect import probe
+
+    parsed = urlparse(address if "://" in address else f"http://{address}")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise SpecError("--address", f"expected the dashboard's http://HOST:8265, got {address!r}")
+    port = parsed.port or (443 if parsed.scheme == "https" else 8265)
+    probe(address, parsed.hostname, port)
+    _send_token_if_available()
+    from ray.job_submission import JobSubmissionClient
+
+    url = f"{parsed.scheme}://{parsed.hostname}:{port}"
+    try:
+        return JobSubmissionClient(url)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise SpecError(
+            "--address", f"cannot use the Ray dashboard at {url}: {_first(error)}"
+        ) from None
+
+
+def _send_token_if_available() -> None:
+    """An HTTP client may send a token to any dashboard; one that wants it then lets us in."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    if AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+        os.environ["RAY_AUTH_MODE"] = "token"
+        Config.initialize("")
+
+
+def entrypoint(spec_relative: str, overrides: list[str]) -> str:
+    """The job's command: the sweep's driver on the cluster, joining it with ``--address auto``."""
+    words = ["caviar", "run", spec_relative, "--address", "auto"]
+    for override in overrides:
+        words += ["--set", override]
+    return shlex.join(words)
+
+
+def submit(
+    spec_path: str,
+    address: str,
+    working_dir: str = ".",
+    overrides: list[str] | None = None,
+    job_id: str | None = None,
+) -> str:
+    """Submit the sweep as a Ray job; returns the job id."""
+    root = Path(working_dir).resolve()
+    spec = Path(spec_path).resolve()
+    if not spec.is_relative_to(root):
+        raise SpecError(
+            "SPEC", f"{spec_path} is outside the uploaded directory {root} (--working-dir)"
+        )
+    client = job_client(address)
+    try:
+        return str(
+            client.submit_job(
+                entrypoint=entrypoint(str(spec.relative_to(root)), overrides or []),
+                runtime_env={"working_dir": str(root), "excludes": EXCLUDES},
+                submission_id=job_id,
+                metadata={"caviar_spec": str(spec.relative_to(root))},
+            )
+        )
+    except (RuntimeError, ValueError) as error:
+        raise SpecError("SPEC", f"the cluster refused the job: {_first(error)}") from None
+
+
+def status(job_id: str, address: str) -> str:
+    """The job's status (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED)."""
+    client = job_client(address)
+    try:
+        return str(client.get_job_status(job_id).value)
+    except RuntimeError as error:
+        raise SpecError("JOB", f"no job {job_id!r} at {address}: {_first(error)}") from None
+
+
+def logs(job_id: str, address: str) -> str:
+    """Everything the job printed so far."""
+    client = job_client(address)
+    try:
+        return str(client.get_job_logs(job_id))
+    except RuntimeError as error:
+        raise SpecError("JOB", f"no job {job_id!r} at {address}: {_first(error)}") from None
+
+
+def follow(job_id: str, address: str) -> Iterator[str]:
+    """The job's output as it is printed, until the job ends."""
+    import asyncio
+
+    client = job_client(address)
+    stream = client.tail_job_logs(job_id)
+    loop = asyncio.new_event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(stream.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.close()
+
+
+def stop(job_id: str, address: str) -> bool:
+    """Ask the cluster to stop the job; False if it had already ended."""
+    client = job_client(address)
+    try:
+        return bool(client.stop_job(job_id))
+    except RuntimeError as error:
+        raise SpecError("JOB", f"no job {job_id!r} at {address}: {_first(error)}") from None
+
+
+def _first(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
