@@ -15,9 +15,10 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from caviar.errors import SpecError
+from caviar.orchestrator.limits import NonFiniteMetricStopper, with_time_limit
 from caviar.orchestrator.progress import ProgressCallback
 from caviar.orchestrator.schedulers import build_scheduler
-from caviar.orchestrator.searchers import SpaceSearcher, total_trials
+from caviar.orchestrator.searchers import SpaceSearcher, search_algorithm, total_trials
 from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
 from caviar.results.callback import ParquetResultsCallback
 from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
@@ -186,12 +187,12 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
         tune_config=tune.TuneConfig(
             metric=spec.metric,
             mode=spec.mode,
-            search_alg=searcher,
-            scheduler=build_scheduler(spec.scheduler),
+            search_alg=search_algorithm(searcher, spec.max_concurrent),
+            scheduler=with_time_limit(build_scheduler(spec.scheduler), spec.trial_time_limit_s),
             num_samples=total,
-            max_concurrent_trials=spec.max_concurrent,
+            max_concurrent_trials=None,  # the search algorithm limits concurrency
             time_budget_s=spec.time_budget_s,
-            reuse_actors=True,
+            reuse_actors=spec.trial_time_limit_s is None,  # a hung actor must not be reused
             trial_dirname_creator=_trial_dirname,
         ),
         run_config=tune.RunConfig(
@@ -199,6 +200,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             storage_path=store.root,
             storage_filesystem=store.filesystem,
             callbacks=callbacks,
+            stop=NonFiniteMetricStopper(spec.metric),
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),

@@ -42,6 +42,7 @@ TOP_KEYS = {
     "max_concurrent",
     "max_failures",
     "time_budget_s",
+    "trial_time_limit_s",
     "seed",
     "storage",
     "loggers",
@@ -89,6 +90,7 @@ class SweepSpec:
     storage: str
     raw: Mapping[str, Any] = field(compare=False, repr=False)
     loggers: tuple[str, ...] = ()
+    trial_time_limit_s: float | None = None  # wall-clock limit of one trial (see limits.py)
 
     @property
     def sweep_uri(self) -> str:
@@ -188,6 +190,9 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     time_budget_s = _get(raw, "time_budget_s", (int, float), default=None)
     if time_budget_s is not None and time_budget_s <= 0:
         raise SpecError("time_budget_s", f"must be > 0, got {time_budget_s}")
+    trial_time_limit_s = _get(raw, "trial_time_limit_s", (int, float), default=None)
+    if trial_time_limit_s is not None and trial_time_limit_s <= 0:
+        raise SpecError("trial_time_limit_s", f"must be > 0, got {trial_time_limit_s}")
     seed = _get(raw, "seed", int, default=0)
     if seed < 0:
         raise SpecError("seed", f"must be >= 0, got {seed}")
@@ -210,6 +215,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         storage=storage,
         raw=dict(raw),
         loggers=loggers,
+        trial_time_limit_s=None if trial_time_limit_s is None else float(trial_time_limit_s),
     )
     scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations)
     return SweepSpec(**{**spec.__dict__, "scheduler": scheduler})

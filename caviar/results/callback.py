@@ -29,6 +29,10 @@ from caviar.results.store import SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
 from caviar.search_spaces import Space
 
+# A trial that caviar stopped for a reason of its own (a time limit) carries it in this attribute;
+# Tune calls it TERMINATED, the trials table records it as ERROR with that reason.
+STOP_REASON = "caviar_stop_reason"
+
 # Keys Ray Tune adds to every result; everything else in a result is a user metric.
 RAY_RESULT_KEYS = frozenset(
     {
@@ -194,6 +198,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         if isinstance(value, int | float) and math.isfinite(value):
             best = record.best
             record.best = float(value) if best is None else self._better(float(value), best)
+        elif isinstance(value, float) and record.error is None:
+            # Diverged: NonFiniteMetricStopper stops the trial on this result; the rows so far stay.
+            shown = "NaN" if math.isnan(value) else f"{value:+}"
+            record.error = f"{self.metric} is {shown} at iteration {step}"
         self._dirty = True
         if len(self._buffer) >= self.flush_rows or (
             time.monotonic() - self._last_flush > self.flush_seconds
@@ -207,7 +215,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
         record = self._record(trial)
-        record.status = "TERMINATED"
+        reason = getattr(trial, STOP_REASON, None)
+        if reason:
+            record.error = reason
+        record.status = "ERROR" if record.error else "TERMINATED"
         record.ended_at = _now()
         self._dirty = True
 
@@ -225,7 +236,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._load()
         for trial in trials:
             record = self._record(trial)
-            if trial.status in (Trial.TERMINATED, Trial.ERROR):
+            if trial.status in (Trial.TERMINATED, Trial.ERROR) and record.status != "ERROR":
                 record.status = trial.status
         known = {trial.trial_id for trial in trials}
         for trial_id in set(self._records) - known:
