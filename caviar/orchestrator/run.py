@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from caviar.errors import SpecError
+from caviar.errors import SpecError, sweep_failure
 from caviar.orchestrator.limits import NonFiniteMetricStopper, with_time_limit
 from caviar.orchestrator.progress import ProgressCallback
 from caviar.orchestrator.schedulers import build_scheduler
@@ -27,6 +27,12 @@ from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
 # caviar's Parquet callback records the same results.
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# A trainable that does not report the sweep's metric is reported by the results callback, in one
+# line naming `metric:`, instead of by Tune's check, which raises from deep inside its loop.
+os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+# An actor that does not stop when asked (a trial hung past trial_time_limit_s) is killed after
+# this many seconds, not Tune's default 600, so that it frees its CPUs/GPUs for the next trials.
+os.environ.setdefault("TUNE_FORCE_TRIAL_CLEANUP_S", "10")
 
 
 @dataclass(frozen=True)
@@ -203,7 +209,10 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             stop=NonFiniteMetricStopper(spec.metric),
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            # Every checkpoint is kept while the sweep runs: Tune deletes old ones at once, but the
+            # snapshot a resume starts from lags behind and may name a deleted one (the trial then
+            # fails to restore). The results callback prunes them when the sweep ends.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
         ),
     )
 
@@ -232,7 +241,13 @@ def _trial_dirname(trial: object) -> str:
 
 
 def _fit(tuner, spec: SweepSpec) -> SweepOutcome:  # type: ignore[no-untyped-def]
-    tuner.fit()
+    try:
+        tuner.fit()
+    except Exception as error:
+        failure = sweep_failure(error)  # Tune wraps a callback's error in its own
+        if failure is None:
+            raise
+        raise failure from None
     from caviar.results.readers import read_trials
 
     trials = read_trials(spec.sweep_uri)

@@ -25,6 +25,7 @@ import pyarrow as pa
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
+from caviar.errors import SweepFailed
 from caviar.results.store import SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
 from caviar.search_spaces import Space
@@ -178,6 +179,12 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._load()
         step = int(result["training_iteration"])
         metrics = user_metrics(result)
+        if metrics and self.metric not in metrics:
+            raise SweepFailed(
+                f"metric: the trainable reported {', '.join(sorted(metrics))} but not "
+                f"{self.metric!r} (trial {trial.trial_id}, iteration {step}); "
+                "fix `metric:` in the spec or report it"
+            )
         self._buffer[(trial.trial_id, step)] = {
             "trial_id": trial.trial_id,
             "iteration": step,
@@ -245,6 +252,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._dirty = True
         self.flush()
         self.store.compact(keep_trials=known)
+        self.store.prune_checkpoints()
 
     def get_state(self) -> dict[str, Any] | None:
         # Tune is saving the snapshot a resume restarts from: everything reported so far must be on
@@ -255,7 +263,21 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     # Writing
 
     def flush(self) -> None:
-        """Write buffered rows as one curves part and rewrite trials.parquet."""
+        """Write buffered rows as one curves part and rewrite trials.parquet.
+
+        A storage that fails (full, read-only, gone) stops the sweep with SweepFailed: the files
+        written before stay whole and readable, and ``caviar resume`` continues once it is fixed.
+        """
+        try:
+            self._flush()
+        except OSError as error:
+            raise SweepFailed(
+                f"storage: cannot write the results to {self.store.root}: {error}. "
+                "What was written before is readable; make room (or make it writable) and "
+                "continue with `caviar resume`"
+            ) from error
+
+    def _flush(self) -> None:
         self._load()
         if self._buffer:
             rows = list(self._buffer.values())
@@ -341,10 +363,13 @@ def _now() -> datetime:
 
 def _error_text(trial: Trial) -> str:
     """The last line of the trial's traceback: the exception and its message."""
+    text: object = None
     try:
         text = trial.get_error()
     except Exception:  # the error file may not be readable from here; the status still says ERROR
-        text = None
+        pass
+    if not text:
+        text = _error_file_text(trial)
     if not text:
         return "the trial failed (no error text was recorded)"
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
@@ -352,3 +377,16 @@ def _error_text(trial: Trial) -> str:
         if ":" in line and not line.startswith("File "):
             return line
     return lines[-1]
+
+
+def _error_file_text(trial: Trial) -> str | None:
+    """The error.txt Tune wrote to the trial's directory on storage (restore failures land there)."""
+    storage = trial.storage
+    if storage is None:
+        return None
+    try:
+        path = f"{storage.trial_fs_path}/error.txt"
+        with storage.storage_filesystem.open_input_stream(path) as stream:
+            return bytes(stream.read()).decode(errors="replace")
+    except Exception:
+        return None
