@@ -15,6 +15,7 @@ snapshot, whose reruns got new ids) are dropped, so the tables describe exactly 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Mapping
@@ -364,10 +365,8 @@ def _now() -> datetime:
 def _error_text(trial: Trial) -> str:
     """The last line of the trial's traceback: the exception and its message."""
     text: object = None
-    try:
+    with contextlib.suppress(Exception):  # the error file may not be readable from here
         text = trial.get_error()
-    except Exception:  # the error file may not be readable from here; the status still says ERROR
-        pass
     if not text:
         text = _error_file_text(trial)
     if not text:
