@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -54,9 +55,13 @@ def lines(path: Path) -> int:
 
 
 def kill_while_running(
-    process: subprocess.Popen[bytes], ground_truth: Path, rng: random.Random, timeout: float = 120
+    process: subprocess.Popen[bytes],
+    ground_truth: Path,
+    rng: random.Random,
+    timeout: float = 120,
+    kill: Callable[[subprocess.Popen[bytes]], None] = kill_session,
 ) -> bool:
-    """Wait until the sweep reports something new, then kill -9 it at a random moment after.
+    """Wait until the sweep reports something new, then ``kill`` it at a random moment after.
 
     Returns whether it was killed (False: it finished first).
     """
@@ -69,12 +74,17 @@ def kill_while_running(
     time.sleep(rng.uniform(0.0, 2.5))
     if process.poll() is not None:
         return False
-    kill_session(process)
+    kill(process)
     return True
 
 
-def killed_and_resumed(tmp_path: Path, seed: int, kills: int = 3) -> tuple[str, Path, int]:
-    """Run the killable sweep, kill -9 it ``kills`` times while it runs, resume it to the end."""
+def killed_and_resumed(
+    tmp_path: Path,
+    seed: int,
+    kills: int = 3,
+    kill: Callable[[subprocess.Popen[bytes]], None] = kill_session,
+) -> tuple[str, Path, int]:
+    """Run the killable sweep, ``kill`` it ``kills`` times while it runs, resume it to the end."""
     ground_truth = tmp_path / "ground_truth.csv"
     spec = {
         "name": "killed",
@@ -98,7 +108,7 @@ def killed_and_resumed(tmp_path: Path, seed: int, kills: int = 3) -> tuple[str, 
 
     killed = 0
     for _ in range(kills):
-        killed += kill_while_running(start(command(), env), ground_truth, rng)
+        killed += kill_while_running(start(command(), env), ground_truth, rng, kill=kill)
     final = subprocess.run(
         [sys.executable, "-m", "caviar.cli", *command()],
         env=env,
