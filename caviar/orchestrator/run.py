@@ -253,4 +253,9 @@ def _fit(tuner, spec: SweepSpec) -> SweepOutcome:  # type: ignore[no-untyped-def
     trials = read_trials(spec.sweep_uri)
     statuses = trials["status"].value_counts().to_dict() if len(trials) else {}
     unfinished = sum(n for s, n in statuses.items() if s not in ("TERMINATED", "ERROR"))
-    return SweepOutcome(spec.sweep_uri, len(trials), statuses.get("ERROR", 0), unfinished > 0)
+    # Interrupted between trials, none is left running: then fewer trials than the sweep has ran.
+    total = total_trials(spec.space, spec.search.algorithm, spec.search.num_samples)
+    missing = spec.time_budget_s is None and len(trials) < total
+    return SweepOutcome(
+        spec.sweep_uri, len(trials), statuses.get("ERROR", 0), unfinished > 0 or missing
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -140,6 +141,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._trial_types: dict[str, pa.DataType] = {}
         self._buffer: dict[tuple[str, int], dict[str, Any]] = {}
         self._records: dict[str, TrialRecord] = {}
+        self._started_here: set[str] = set()
+        self._ended_here: set[str] = set()
         self._dirty = False
         self._last_flush = time.monotonic()
         self._sequence = 0
@@ -152,6 +155,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         state = self.__dict__.copy()
         for name in ("_metric_types", "_trial_types", "_buffer", "_records"):
             state[name] = {}
+        state.update(_started_here=set(), _ended_here=set())
         state.update(_dirty=False, _sequence=0, _parts=0, _loaded=False)
         return state
 
@@ -169,6 +173,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
         self._load()
+        self._started_here.add(trial.trial_id)
         record = self._record(trial)
         record.status = "RUNNING"
         record.started_at = record.started_at or _now()
@@ -222,6 +227,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._ended_here.add(trial.trial_id)
         record = self._record(trial)
         reason = getattr(trial, STOP_REASON, None)
         if reason:
@@ -233,6 +239,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     def on_trial_error(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._ended_here.add(trial.trial_id)
         record = self._record(trial)
         record.status = "ERROR"
         record.ended_at = _now()
@@ -244,6 +251,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._load()
         for trial in trials:
             record = self._record(trial)
+            if trial.trial_id in self._cut_short():
+                continue  # stopped by Tune's cleanup (Ctrl-C): still RUNNING for a resume
             if trial.status in (Trial.TERMINATED, Trial.ERROR) and record.status != "ERROR":
                 record.status = trial.status
         known = {trial.trial_id for trial in trials}
@@ -253,7 +262,14 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._dirty = True
         self.flush()
         self.store.compact(keep_trials=known)
-        self.store.prune_checkpoints()
+        ended = {
+            trial.trial_id for trial in trials if trial.status in (Trial.TERMINATED, Trial.ERROR)
+        }
+        self.store.prune_checkpoints(ended - self._cut_short())
+
+    def _cut_short(self) -> set[str]:
+        """Trials that ran in this process and did not end: an interrupt stopped them."""
+        return self._started_here - self._ended_here
 
     def get_state(self) -> dict[str, Any] | None:
         # Tune is saving the snapshot a resume restarts from: everything reported so far must be on
@@ -358,6 +374,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             self._records[record.trial_id] = record
 
 
+# The line of a traceback that names the exception: "ValueError: ...", "MemoryError".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(:.*)?$")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -373,13 +393,22 @@ def _error_text(trial: Trial) -> str:
         return "the trial failed (no error text was recorded)"
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
     for line in reversed(lines):
+        if _EXCEPTION_LINE.match(line):
+            return line
+    for line in reversed(lines):
         if ":" in line and not line.startswith("File "):
             return line
     return lines[-1]
 
 
 def _error_file_text(trial: Trial) -> str | None:
-    """The error.txt Tune wrote to the trial's directory on storage (restore failures land there)."""
+    """The error.txt Tune wrote for the trial: first on the driver (Tune copies it to storage
+    later, so ``Trial.get_error`` does not find it yet), else on storage (restore failures)."""
+    with contextlib.suppress(Exception):
+        local = trial.error_file
+        if local:
+            with open(local) as file:
+                return file.read()
     storage = trial.storage
     if storage is None:
         return None

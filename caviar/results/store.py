@@ -342,16 +342,17 @@ class SweepStore:
             report.quarantined.append(target)
         return report
 
-    def prune_checkpoints(self) -> int:
-        """Delete every trial checkpoint in ``tune/`` but each trial's newest; returns how many.
+    def prune_checkpoints(self, trial_ids: Collection[str]) -> int:
+        """Delete every checkpoint of these ended trials but the newest; returns how many.
 
-        Run once the sweep has ended: while it runs, the snapshot a resume restores may still
-        name an older one.
+        Only for trials that ended: while a trial may still be resumed, the snapshot a resume
+        restores may name an older checkpoint than its newest (the trial's directory is
+        ``tune/<trial_id>``).
         """
         removed = 0
         selector = pafs.FileSelector(self.path(TUNE_DIR), allow_not_found=True)
         for trial in self.filesystem.get_file_info(selector):
-            if trial.type != pafs.FileType.Directory:
+            if trial.type != pafs.FileType.Directory or trial.base_name not in trial_ids:
                 continue
             inside = pafs.FileSelector(trial.path, allow_not_found=True)
             checkpoints = sorted(

@@ -58,7 +58,7 @@ def allocate_beyond_limit() -> None:
         mapped = int(statm.read().split()[0]) * resource.getpagesize()
     resource.setrlimit(resource.RLIMIT_AS, (mapped + OOM_HEADROOM, hard))
     try:
-        block = bytearray(OOM_ALLOCATION)  # raises MemoryError: the limit is far below it
+        block = bytearray(OOM_ALLOCATION)  # far beyond the limit: this raises
         del block
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

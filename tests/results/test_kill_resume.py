@@ -8,6 +8,7 @@ workers), as a power cut or OOM killer would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -38,7 +39,8 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 def kill_session(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the command and every process of its session (Ray's GCS, raylet, workers)."""
-    os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):  # the group may be gone already
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
