@@ -51,6 +51,8 @@ def _assert_complete(sweep: str, ground_truth: Path, fault: FaultRecord) -> None
     assert fault.rows_lost == 0
 
 
+# Too slow for CI's budget (four `caviar` processes, each starting its Ray): `make test-slow`.
+@pytest.mark.slow
 def test_kill_9_of_the_driver_at_random_points_then_resume(
     tmp_path: Path, fault: FaultRecord
 ) -> None:
@@ -61,6 +63,7 @@ def test_kill_9_of_the_driver_at_random_points_then_resume(
     _assert_complete(sweep, ground_truth, fault)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_then_resume_finishes(tmp_path: Path, fault: FaultRecord) -> None:
     import yaml
 

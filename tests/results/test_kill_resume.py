@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pytest
 import yaml
 
 import caviar
@@ -133,6 +134,9 @@ def rows_lost(sweep: str, ground_truth: Path) -> int:
     return len(truth - set(rows)) + (len(rows) - len(set(rows)))
 
 
+# Four `caviar` processes, each starting its own Ray: 1-3 min on 2 cores, over CI's budget. The
+# cause of its old flake (a torn Tune snapshot) is tested deterministically in test_torn_snapshot.py.
+@pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume_lands_every_iteration_once(tmp_path: Path) -> None:
     seed = int(os.environ.get("CAVIAR_TEST_KILL_SEED", "7"))
     sweep, ground_truth, killed = killed_and_resumed(tmp_path, seed)
