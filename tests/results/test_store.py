@@ -209,3 +209,18 @@ def test_trials_an_interrupt_cut_short_stay_running_for_the_resume(tmp_path: Pat
     callback.on_experiment_end(trials)
     statuses = caviar.read_trials(str(tmp_path / "s")).set_index("trial_id")["status"]
     assert statuses.to_dict() == {trials[0].trial_id: "TERMINATED", trials[1].trial_id: "RUNNING"}
+
+
+def test_readers_refuse_a_newer_schema_version_with_a_clear_message(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    callback = make_callback(tmp_path / "s", flush_rows=1, flush_seconds=1e9)
+    callback.setup()
+    list(drive(callback, make_trials(1), range(1, 3)))
+    callback.flush()
+    ((_, part), *_) = SweepStore.at(str(tmp_path / "s")).curve_parts()
+    table = pq.read_table(part)
+    metadata = {**(table.schema.metadata or {}), b"caviar.schema_version": b"99"}
+    pq.write_table(table.replace_schema_metadata(metadata), part)
+    with pytest.raises(ValueError, match=r"results schema version 99, this caviar reads up to 1"):
+        caviar.read_curves(str(tmp_path / "s"))
