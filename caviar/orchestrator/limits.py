@@ -1,5 +1,9 @@
 """Limits on single trials: a wall-clock time limit, and stopping a trial whose metric is NaN.
 
+A NaN or infinite metric means the trial diverged: it is stopped on that result, as a scheduler
+stops a loser (TERMINATED, ``stopped_early`` and ``diverged`` true in trials.parquet), which is
+what the built-in mlp does by itself.
+
 Ray Tune's stoppers only run when a trial reports, so they cannot stop a trial that hangs without
 reporting. The scheduler, though, is asked ``choose_trial_to_run`` at every step of Tune's loop,
 with the controller's ``stop_trial`` at hand: ``TrialTimeLimit`` wraps the sweep's scheduler and

@@ -211,10 +211,11 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         if isinstance(value, int | float) and math.isfinite(value):
             best = record.best
             record.best = float(value) if best is None else self._better(float(value), best)
-        elif isinstance(value, float) and record.error is None:
-            # Diverged: NonFiniteMetricStopper stops the trial on this result; the rows so far stay.
-            shown = "NaN" if math.isnan(value) else f"{value:+}"
-            record.error = f"{self.metric} is {shown} at iteration {step}"
+        elif isinstance(value, float):
+            # Diverged (as the mlp reports it): NonFiniteMetricStopper stops the trial on this
+            # result, an early stop like a scheduler's, not a failure; the rows so far stay.
+            record.stopped_early = True
+            record.metrics["diverged"] = True
         self._dirty = True
         if len(self._buffer) >= self.flush_rows or (
             time.monotonic() - self._last_flush > self.flush_seconds

@@ -2,7 +2,8 @@
 
 ``config["fault"]``: ``none`` trains normally; ``raise`` raises at iteration 2; ``nan`` reports a NaN
 loss at iteration 3; ``hang`` hangs at iteration 2 without reporting; ``oom`` allocates far more than
-its worker's address-space limit at iteration 2. Every report is logged as ``trial_id,iteration``
+its worker's address-space limit at iteration 2. ``config["gate"]``: a file to wait for before
+iteration 3 (the test creates it once it has injected a fault from outside). Every report is logged as ``trial_id,iteration``
 and every injection as ``inject,trial_id,fault`` (fsynced, to the file named by the
 ``config["log"]`` or else the CAVIAR_TEST_GROUND_TRUTH environment variable), so tests can tell
 that the fault happened.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import resource
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.faults.truth import log
@@ -33,6 +35,8 @@ def train(config: dict[str, Any], ctx: Any) -> None:
         if epoch == 2 and fault in ("raise", "hang", "oom"):
             _log(f"inject,{ctx.trial_id},{fault}\n")
             inject(fault, config)
+        if epoch == 3 and config.get("gate"):
+            wait_for(Path(str(config["gate"])))
         loss = 1.0 / epoch + float(config.get("x", 0.0))
         if fault == "nan" and epoch == 3:
             _log(f"inject,{ctx.trial_id},nan\n")
@@ -40,6 +44,13 @@ def train(config: dict[str, Any], ctx: Any) -> None:
         ctx.report(loss=loss, epoch=epoch)
         ctx.checkpoint({"epoch": epoch})
         _log(f"{ctx.trial_id},{epoch}\n")
+
+
+def wait_for(gate: Path, timeout_s: float = 300) -> None:
+    """Hold the trial until the test has injected its fault (it creates ``gate`` then)."""
+    deadline = time.monotonic() + timeout_s
+    while not gate.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def inject(fault: str, config: dict[str, Any]) -> None:

@@ -95,7 +95,13 @@ def test_storage_full_or_read_only_mid_sweep(
         "name": "disk",
         "trainable": "tests.faults.faulty:train",
         "metric": "loss",
-        "space": {"x": "uniform(0, 1)", "epochs": 30, "sleep": 0.1, "log": str(ground_truth)},
+        "space": {
+            "x": "uniform(0, 1)",
+            "epochs": 12,
+            "sleep": 0.05,
+            "log": str(ground_truth),
+            "gate": str(tmp_path / "injected"),  # trials wait at iteration 3 until the fault
+        },
         "search": {"num_samples": 4},
         "storage": str(small_disk),
     }
@@ -103,16 +109,19 @@ def test_storage_full_or_read_only_mid_sweep(
     injected = threading.Event()
 
     def inject() -> None:
-        deadline = time.monotonic() + 120
-        while not list((sweep / CURVES_DIR).glob("part-*.parquet")):
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.05)
-        if how == "full":
-            _fill(small_disk)
-        else:
-            _readonly(small_disk, True)
-        injected.set()
+        try:
+            deadline = time.monotonic() + 120
+            while not list((sweep / CURVES_DIR).glob("part-*.parquet")):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
+            if how == "full":
+                _fill(small_disk)
+            else:
+                _readonly(small_disk, True)
+            injected.set()
+        finally:
+            (tmp_path / "injected").touch()  # the trials go on: their next results cannot land
 
     thread = threading.Thread(target=inject, daemon=True)
     thread.start()
@@ -142,7 +151,7 @@ def test_storage_full_or_read_only_mid_sweep(
     assert outcome.trials == 4 and not outcome.errors and not outcome.interrupted
     fault.lost(rows_lost(str(sweep), ground_truth))
     curves = caviar.read_curves(str(sweep))
-    assert len(curves) == 4 * 30
+    assert len(curves) == 4 * 12
     assert fault.rows_lost == 0
 
 

@@ -1,7 +1,8 @@
 """Faults inside trials: one raises, one hangs, one's loss turns NaN, one runs out of memory.
 
 One grid sweep runs a trial of each kind next to a healthy one, on the shared embedded Ray. Each
-fault must be recorded on its trial (ERROR, with the error text) while the others finish, and every
+fault must be recorded on its trial (ERROR with the error text; a NaN loss is a divergence, stopped
+at once like a loser of the sweep) while the others finish, and every
 (trial_id, iteration) that was reported must be in Parquet exactly once.
 """
 
@@ -63,7 +64,7 @@ def _check(sweep: dict[str, Any], fault: FaultRecord, kind: str) -> pd.Series:
 
 def test_the_sweep_finishes_with_every_trial_recorded(sweep: dict[str, Any]) -> None:
     outcome: SweepOutcome = sweep["outcome"]
-    assert outcome.trials == 5 and outcome.errors == 4 and not outcome.interrupted
+    assert outcome.trials == 5 and outcome.errors == 3 and not outcome.interrupted
     curves = caviar.read_curves(sweep["path"])
     for _, row in sweep["trials"].iterrows():
         mine = curves[curves["trial_id"] == row["trial_id"]]
@@ -86,11 +87,12 @@ def test_a_hanging_trial_is_stopped_by_the_time_limit(
     assert row["error"].startswith("trial_time_limit_s: stopped after"), row["error"]
 
 
-def test_a_nan_loss_stops_the_trial_as_an_error_keeping_its_rows(
+def test_a_nan_loss_stops_the_trial_at_once_keeping_its_rows(
     sweep: dict[str, Any], fault: FaultRecord
 ) -> None:
     row = _check(sweep, fault, "nan")
-    assert row["status"] == "ERROR" and row["error"] == "loss is NaN at iteration 3"
+    assert row["status"] == "TERMINATED" and row["stopped_early"] and row["diverged"]
+    assert pd.isna(row["error"])
     curves = caviar.read_curves(sweep["path"], trial_ids=[row["trial_id"]])
     assert curves["iteration"].tolist() == [1, 2, 3]  # stopped at the NaN, which is kept
     assert curves["loss"].isna().tolist() == [False, False, True]
