@@ -1,6 +1,7 @@
 """The ``caviar`` command.
 
-Exit codes: 0 done, 1 the sweep itself failed, 2 bad input (one line on stderr, nothing written),
+Exit codes: 0 done, 1 the sweep itself failed (results unwritable, the trainable never reports the
+sweep's metric: one line on stderr), 2 bad input (one line on stderr, nothing written),
 130 interrupted (Ctrl-C; ``caviar resume`` continues).
 """
 
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from caviar.errors import SpecError
+from caviar.errors import SpecError, SweepFailed
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -427,6 +428,9 @@ def main(argv: list[str] | None = None) -> None:
     except SpecError as error:
         print(f"caviar: error: {error}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
+    except SweepFailed as error:
+        print(f"caviar: error: {error}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
     except typer.Exit as error:
         sys.exit(error.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+# The faults suite's summary line (faults injected/survived, rows lost, bad inputs explained).
+pytest_plugins = ["tests.faults.summary"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # Ray workers import caviar and the tests' trainables from the source tree.
 os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])

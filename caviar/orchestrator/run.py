@@ -15,7 +15,8 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from caviar.errors import SpecError
+from caviar.errors import SpecError, sweep_failure
+from caviar.orchestrator.limits import NonFiniteMetricStopper, with_time_limit
 from caviar.orchestrator.progress import ProgressCallback
 from caviar.orchestrator.schedulers import SchedulerStateCallback, build_scheduler
 from caviar.orchestrator.searchers import (
@@ -23,6 +24,7 @@ from caviar.orchestrator.searchers import (
     CoarseToFineSearcher,
     ConfirmingSearcher,
     SpaceSearcher,
+    search_algorithm,
     total_trials,
     tpe_searcher,
 )
@@ -38,6 +40,12 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 # otherwise: on a cluster the sweep would ramp up one actor start after another. caviar lets as
 # many trials be pending as the cluster holds at once (see check_cluster); a user's value wins.
 _USER_MAX_PENDING = os.environ.get("TUNE_MAX_PENDING_TRIALS_PG")
+# A trainable that does not report the sweep's metric is reported by the results callback, in one
+# line naming `metric:`, instead of by Tune's check, which raises from deep inside its loop.
+os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+# An actor that does not stop when asked (a trial hung past trial_time_limit_s) is killed after
+# this many seconds, not Tune's default 600, so that it frees its CPUs/GPUs for the next trials.
+os.environ.setdefault("TUNE_FORCE_TRIAL_CLEANUP_S", "10")
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,9 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
         total = num_samples = search_alg.total
         scheduler = fusion.fused_scheduler(spec)
         results_callback = FusedResultsCallback
+    max_concurrent = spec.max_concurrent
+    if not param_space:  # a caviar searcher: resumable, its concurrency limited around it
+        search_alg, max_concurrent = search_algorithm(search_alg, spec.max_concurrent), None
     callbacks: list[tune.Callback] = [
         results_callback(
             store,
@@ -243,13 +254,11 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             metric=spec.metric,
             mode=spec.mode,
             search_alg=search_alg,
-            scheduler=scheduler,
+            scheduler=with_time_limit(scheduler, spec.trial_time_limit_s),
             num_samples=num_samples,
-            # Ray wraps a Searcher in its ConcurrencyLimiter; Tune's own generator (pbt) takes
-            # the limit itself.
-            max_concurrent_trials=None if param_space else spec.max_concurrent,
+            max_concurrent_trials=max_concurrent,
             time_budget_s=spec.time_budget_s,
-            reuse_actors=True,
+            reuse_actors=spec.trial_time_limit_s is None,  # a hung actor must not be reused
             trial_dirname_creator=_trial_dirname,
         ),
         run_config=tune.RunConfig(
@@ -257,12 +266,13 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             storage_path=store.root,
             storage_filesystem=store.filesystem,
             callbacks=callbacks,
+            stop=NonFiniteMetricStopper(spec.metric),
             verbose=0,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             # Every checkpoint is kept while the sweep runs: the snapshot a resume restarts from
             # can lag behind the trials (Tune copies it to storage in the background), and with
             # num_to_keep a kill -9 can leave it pointing at a checkpoint already deleted. PBT
-            # clones other trials' checkpoints too. ``prune_checkpoints`` trims them at the end.
+            # clones other trials' checkpoints too. The results callback prunes them at the end.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
         ),
     )
@@ -353,34 +363,20 @@ def _trial_dirname(trial: object) -> str:
 
 
 def _fit(tuner, spec: SweepSpec) -> SweepOutcome:  # type: ignore[no-untyped-def]
-    tuner.fit()
+    try:
+        tuner.fit()
+    except Exception as error:
+        failure = sweep_failure(error)  # Tune wraps a callback's error in its own
+        if failure is None:
+            raise
+        raise failure from None
     from caviar.results.readers import read_trials
 
     trials = read_trials(spec.sweep_uri)
     statuses = trials["status"].value_counts().to_dict() if len(trials) else {}
     unfinished = sum(n for s, n in statuses.items() if s not in ("TERMINATED", "ERROR"))
-    if not unfinished:
-        prune_checkpoints(SweepStore.at(spec.sweep_uri))
-    return SweepOutcome(spec.sweep_uri, len(trials), statuses.get("ERROR", 0), unfinished > 0)
-
-
-def prune_checkpoints(store: SweepStore, keep: int = 1) -> int:
-    """Delete all but each trial's newest ``keep`` checkpoints, once the sweep has ended.
-
-    The newest stays: it holds the trained model. Returns how many were deleted.
-    """
-    selector = pafs.FileSelector(store.path(TUNE_DIR), allow_not_found=True)
-    deleted = 0
-    for trial in store.filesystem.get_file_info(selector):
-        if trial.type != pafs.FileType.Directory:
-            continue
-        inside = store.filesystem.get_file_info(pafs.FileSelector(trial.path))
-        checkpoints = sorted(
-            info.path
-            for info in inside
-            if info.type == pafs.FileType.Directory and info.base_name.startswith("checkpoint_")
-        )
-        for path in checkpoints[: max(0, len(checkpoints) - keep)]:
-            store.filesystem.delete_dir(path)
-            deleted += 1
-    return deleted
+    # Interrupted between trials, none is left running: then fewer trials than the sweep has ran.
+    missing = spec.time_budget_s is None and len(trials) < build_search(spec)[3]
+    return SweepOutcome(
+        spec.sweep_uri, len(trials), statuses.get("ERROR", 0), unfinished > 0 or missing
+    )

@@ -17,10 +17,11 @@ from __future__ import annotations
 import copy
 import json
 import math
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from ray.tune.search import Searcher
+from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 
 from caviar.search_spaces import Config, Space
 from caviar.trainables.adapter import CONFIRM_KEY, ROUND_KEY
@@ -374,3 +375,60 @@ def confirmations(
             config[CONFIRM_KEY] = trial_id
             out.append(config)
     return out
+
+
+class ResumableSearch(SearchGenerator):  # type: ignore[misc]
+    """Ray Tune's SearchGenerator, whose progress on resume is the restored trial list's length.
+
+    Tune's snapshot is several files (the trial list, the generator's state, the searcher's state)
+    that a background thread uploads one by one, each from whichever save last rewrote it; a kill -9
+    can leave them from different moments. Restored as saved, a searcher state ahead of the trial
+    list ends the sweep with trials missing (seen: 1 of 6), one behind it runs configs twice. The
+    trial list is the truth: trial ``i`` was created with config ``i``, so the generator and a
+    SpaceSearcher continue at ``len(trials)``.
+    """
+
+    def has_checkpoint(self, dirpath: str) -> bool:
+        return bool(super().has_checkpoint(dirpath)) or _restored_trials(dirpath) is not None
+
+    def restore_from_dir(self, dirpath: str) -> None:
+        if not super().has_checkpoint(dirpath):
+            # A trial list without the generator's state (its upload had not finished): Tune
+            # cannot continue it, so it starts the sweep afresh (it catches this error).
+            raise RuntimeError(f"no search state next to the experiment state in {dirpath}")
+        super().restore_from_dir(dirpath)
+        created = _restored_trials(dirpath)
+        if created is None:
+            return
+        self._counter = created
+        self._finished = created >= self._total_samples
+        base = self.searcher
+        if isinstance(base, ConcurrencyLimiter):
+            base = base.searcher
+        if isinstance(base, SpaceSearcher):
+            base.count = created
+
+
+def _restored_trials(dirpath: str) -> int | None:
+    """How many trials the experiment state Tune restores from lists (None: there is none).
+
+    Tune reads the newest ``experiment_state-*.json`` of the experiment directory, which it has
+    just copied into ``dirpath``; this reads the same file.
+    """
+    from ray.tune.execution.tune_controller import TuneController
+
+    paths = sorted(Path(dirpath).glob(TuneController.CKPT_FILE_TMPL.format("*")))
+    if not paths:
+        return None
+    try:
+        state = json.loads(paths[-1].read_text())
+    except (OSError, ValueError):
+        return None  # Tune cannot read it either and starts the experiment afresh
+    return len(state.get("trial_data", []))
+
+
+def search_algorithm(searcher: Searcher, max_concurrent: int | None) -> ResumableSearch:
+    """The search algorithm handed to Tune: the searcher, its concurrency limit, resumable."""
+    if max_concurrent:
+        searcher = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
+    return ResumableSearch(searcher)

@@ -79,6 +79,7 @@ TOP_KEYS = {
     "time_budget_s",
     "budget",
     "confirm",
+    "trial_time_limit_s",
     "seed",
     "storage",
     "loggers",
@@ -149,6 +150,7 @@ class SweepSpec:
     confirm: ConfirmSpec | None = None
     max_trials: int | None = None  # budget.trials: the most trials the whole sweep starts
     fuse: int | str | None = None  # bundle size K, "auto", or None (see orchestrator/fusion.py)
+    trial_time_limit_s: float | None = None  # wall-clock limit of one trial (see limits.py)
 
     @property
     def sweep_uri(self) -> str:
@@ -254,6 +256,9 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
             raise SpecError("budget.time_s", "give budget.time_s or time_budget_s, not both")
         time_budget_s = budget_time
     confirm = _parse_confirm(raw.get("confirm"))
+    trial_time_limit_s = _get(raw, "trial_time_limit_s", (int, float), default=None)
+    if trial_time_limit_s is not None and trial_time_limit_s <= 0:
+        raise SpecError("trial_time_limit_s", f"must be > 0, got {trial_time_limit_s}")
     seed = _get(raw, "seed", int, default=0)
     if seed < 0:
         raise SpecError("seed", f"must be >= 0, got {seed}")
@@ -280,6 +285,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         confirm=confirm,
         max_trials=max_trials,
         fuse=fuse,
+        trial_time_limit_s=None if trial_time_limit_s is None else float(trial_time_limit_s),
     )
     scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations, space)
     _check_combination(search, scheduler, confirm)

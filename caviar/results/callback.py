@@ -15,7 +15,9 @@ snapshot, whose reruns got new ids) are dropped, so the tables describe exactly 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -25,9 +27,14 @@ import pyarrow as pa
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
+from caviar.errors import SweepFailed
 from caviar.results.store import SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
 from caviar.search_spaces import Space
+
+# A trial that caviar stopped for a reason of its own (a time limit) carries it in this attribute;
+# Tune calls it TERMINATED, the trials table records it as ERROR with that reason.
+STOP_REASON = "caviar_stop_reason"
 
 # Keys Ray Tune adds to every result; everything else in a result is a user metric.
 RAY_RESULT_KEYS = frozenset(
@@ -141,6 +148,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._trial_types: dict[str, pa.DataType] = {}
         self._buffer: dict[tuple[str, int], dict[str, Any]] = {}
         self._records: dict[str, TrialRecord] = {}
+        self._started_here: set[str] = set()
+        self._ended_here: set[str] = set()
         self._dirty = False
         self._last_flush = time.monotonic()
         self._sequence = 0
@@ -153,6 +162,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         state = self.__dict__.copy()
         for name in ("_metric_types", "_trial_types", "_buffer", "_records"):
             state[name] = {}
+        state.update(_started_here=set(), _ended_here=set())
         state.update(_dirty=False, _sequence=0, _parts=0, _loaded=False)
         return state
 
@@ -170,6 +180,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
         self._load()
+        self._started_here.add(trial.trial_id)
         record = self._record(trial)
         record.status = "RUNNING"
         record.started_at = record.started_at or _now()
@@ -181,6 +192,12 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._load()
         step = int(result["training_iteration"])
         metrics = user_metrics(result)
+        if metrics and self.metric not in metrics:
+            raise SweepFailed(
+                f"metric: the trainable reported {', '.join(sorted(metrics))} but not "
+                f"{self.metric!r} (trial {trial.trial_id}, iteration {step}); "
+                "fix `metric:` in the spec or report it"
+            )
         self._buffer[(trial.trial_id, step)] = {
             "trial_id": trial.trial_id,
             "iteration": step,
@@ -203,6 +220,11 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         if isinstance(value, int | float) and math.isfinite(value):
             best = record.best
             record.best = float(value) if best is None else self._better(float(value), best)
+        elif isinstance(value, float):
+            # Diverged (as the mlp reports it): NonFiniteMetricStopper stops the trial on this
+            # result, an early stop like a scheduler's, not a failure; the rows so far stay.
+            record.stopped_early = True
+            record.metrics["diverged"] = True
         self._dirty = True
         if len(self._buffer) >= self.flush_rows or (
             time.monotonic() - self._last_flush > self.flush_seconds
@@ -215,14 +237,19 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._ended_here.add(trial.trial_id)
         record = self._record(trial)
-        record.status = "TERMINATED"
+        reason = getattr(trial, STOP_REASON, None)
+        if reason:
+            record.error = reason
+        record.status = "ERROR" if record.error else "TERMINATED"
         record.ended_at = _now()
         self._dirty = True
 
     def on_trial_error(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._ended_here.add(trial.trial_id)
         record = self._record(trial)
         record.status = "ERROR"
         record.ended_at = _now()
@@ -234,7 +261,9 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._load()
         for trial in trials:
             record = self._record(trial)
-            if trial.status in (Trial.TERMINATED, Trial.ERROR):
+            if trial.trial_id in self._cut_short():
+                continue  # stopped by Tune's cleanup (Ctrl-C): still RUNNING for a resume
+            if trial.status in (Trial.TERMINATED, Trial.ERROR) and record.status != "ERROR":
                 record.status = trial.status
         known = {trial.trial_id for trial in trials}
         for trial_id in set(self._records) - known:
@@ -243,6 +272,14 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._dirty = True
         self.flush()
         self.store.compact(keep_trials=known)
+        ended = {
+            trial.trial_id for trial in trials if trial.status in (Trial.TERMINATED, Trial.ERROR)
+        }
+        self.store.prune_checkpoints(ended - self._cut_short())
+
+    def _cut_short(self) -> set[str]:
+        """Trials that ran in this process and did not end: an interrupt stopped them."""
+        return self._started_here - self._ended_here
 
     def get_state(self) -> dict[str, Any] | None:
         # Tune is saving the snapshot a resume restarts from: everything reported so far must be on
@@ -253,7 +290,21 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     # Writing
 
     def flush(self) -> None:
-        """Write buffered rows as one curves part and rewrite trials.parquet."""
+        """Write buffered rows as one curves part and rewrite trials.parquet.
+
+        A storage that fails (full, read-only, gone) stops the sweep with SweepFailed: the files
+        written before stay whole and readable, and ``caviar resume`` continues once it is fixed.
+        """
+        try:
+            self._flush()
+        except OSError as error:
+            raise SweepFailed(
+                f"storage: cannot write the results to {self.store.root}: {error}. "
+                "What was written before is readable; make room (or make it writable) and "
+                "continue with `caviar resume`"
+            ) from error
+
+    def _flush(self) -> None:
         self._load()
         if self._buffer:
             rows = list(self._buffer.values())
@@ -338,20 +389,47 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             self._records[record.trial_id] = record
 
 
+# The line of a traceback that names the exception: "ValueError: ...", "MemoryError".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(:.*)?$")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def _error_text(trial: Trial) -> str:
     """The last line of the trial's traceback: the exception and its message."""
-    try:
+    text: object = None
+    with contextlib.suppress(Exception):  # the error file may not be readable from here
         text = trial.get_error()
-    except Exception:  # the error file may not be readable from here; the status still says ERROR
-        text = None
+    if not text:
+        text = _error_file_text(trial)
     if not text:
         return "the trial failed (no error text was recorded)"
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
     for line in reversed(lines):
+        if _EXCEPTION_LINE.match(line):
+            return line
+    for line in reversed(lines):
         if ":" in line and not line.startswith("File "):
             return line
     return lines[-1]
+
+
+def _error_file_text(trial: Trial) -> str | None:
+    """The error.txt Tune wrote for the trial: first on the driver (Tune copies it to storage
+    later, so ``Trial.get_error`` does not find it yet), else on storage (restore failures)."""
+    with contextlib.suppress(Exception):
+        local = trial.error_file
+        if local:
+            with open(local) as file:
+                return file.read()
+    storage = trial.storage
+    if storage is None:
+        return None
+    try:
+        path = f"{storage.trial_fs_path}/error.txt"
+        with storage.storage_filesystem.open_input_stream(path) as stream:
+            return bytes(stream.read()).decode(errors="replace")
+    except Exception:
+        return None

@@ -46,6 +46,7 @@ QUARANTINE_DIR = "quarantine"
 KEY = ("trial_id", "iteration")
 _PART = re.compile(r"^part-(\d{6,})-[0-9a-z]+\.parquet$")
 _TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.tmp$")
+_CHECKPOINT = re.compile(r"^checkpoint_\d+$")
 # How often a reader lists the parts again when a compaction removes a part under it.
 _READ_ATTEMPTS = 5
 # Leftover temporary files older than this are removed by compaction (a writer takes seconds).
@@ -340,6 +341,29 @@ class SweepStore:
             report.repaired.append(path)
             report.quarantined.append(target)
         return report
+
+    def prune_checkpoints(self, trial_ids: Collection[str]) -> int:
+        """Delete every checkpoint of these ended trials but the newest; returns how many.
+
+        Only for trials that ended: while a trial may still be resumed, the snapshot a resume
+        restores may name an older checkpoint than its newest (the trial's directory is
+        ``tune/<trial_id>``).
+        """
+        removed = 0
+        selector = pafs.FileSelector(self.path(TUNE_DIR), allow_not_found=True)
+        for trial in self.filesystem.get_file_info(selector):
+            if trial.type != pafs.FileType.Directory or trial.base_name not in trial_ids:
+                continue
+            inside = pafs.FileSelector(trial.path, allow_not_found=True)
+            checkpoints = sorted(
+                info.path
+                for info in self.filesystem.get_file_info(inside)
+                if info.type == pafs.FileType.Directory and _CHECKPOINT.match(info.base_name)
+            )
+            for path in checkpoints[:-1]:
+                self.filesystem.delete_dir(path)
+                removed += 1
+        return removed
 
     def _remove_stale_temporaries(self, all_of_them: bool) -> int:
         """Delete temporary files a killed writer left behind (all of them when repairing)."""

@@ -7,18 +7,21 @@ code. A string that is not a call (``"adam"``) is a constant.
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
 from caviar.search_spaces.distributions import FACTORIES, Constant, Distribution
 
+_CALL_START = re.compile(r"^\s*[A-Za-z_][\w.]*\s*\(")
+
 
 def looks_like_call(text: str) -> bool:
-    """Whether ``text`` is written as a call, ``name(...)``: then it must be a distribution."""
-    try:
-        node = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
-        return False
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    """Whether ``text`` is written as a call, ``name(...)``: then it must be a distribution.
+
+    A broken call (``"loguniform(1e-4,"``) counts too, so that it is reported rather than taken
+    for a string constant.
+    """
+    return bool(_CALL_START.match(text))
 
 
 def parse(text: str) -> Distribution:

@@ -28,6 +28,7 @@ def test_2000_trials_x_20_reports_leave_a_handful_of_files(tmp_path: Path) -> No
         pass
     for trial in trials:
         trial.status = Trial.TERMINATED
+        callback.on_trial_complete(0, trials, trial)
     callback.on_experiment_end(trials)
     files = files_under(sweep)
     assert [p.name for p in files if p.suffix == ".parquet"][-1] == "trials.parquet"
@@ -194,3 +195,32 @@ def test_a_long_sweep_merges_its_parts_while_it_runs(tmp_path: Path) -> None:
     parts = SweepStore.at(str(tmp_path / "s")).curve_parts()
     assert 1 <= len(parts) <= 4
     assert len(caviar.read_curves(str(tmp_path / "s"))) == 20
+
+
+def test_trials_an_interrupt_cut_short_stay_running_for_the_resume(tmp_path: Path) -> None:
+    """Ctrl-C: Tune's cleanup marks the running trials TERMINATED without completing them."""
+    callback = make_callback(tmp_path / "s", flush_rows=1, flush_seconds=1e9)
+    callback.setup()
+    trials = make_trials(2)
+    list(drive(callback, trials, range(1, 3)))
+    callback.on_trial_complete(0, trials, trials[0])
+    for trial in trials:
+        trial.status = Trial.TERMINATED  # what Tune's cleanup leaves after an interrupt
+    callback.on_experiment_end(trials)
+    statuses = caviar.read_trials(str(tmp_path / "s")).set_index("trial_id")["status"]
+    assert statuses.to_dict() == {trials[0].trial_id: "TERMINATED", trials[1].trial_id: "RUNNING"}
+
+
+def test_readers_refuse_a_newer_schema_version_with_a_clear_message(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    callback = make_callback(tmp_path / "s", flush_rows=1, flush_seconds=1e9)
+    callback.setup()
+    list(drive(callback, make_trials(1), range(1, 3)))
+    callback.flush()
+    ((_, part), *_) = SweepStore.at(str(tmp_path / "s")).curve_parts()
+    table = pq.read_table(part)
+    metadata = {**(table.schema.metadata or {}), b"caviar.schema_version": b"99"}
+    pq.write_table(table.replace_schema_metadata(metadata), part)
+    with pytest.raises(ValueError, match=r"results schema version 99, this caviar reads up to 1"):
+        caviar.read_curves(str(tmp_path / "s"))

@@ -1,0 +1,506 @@
+"""The bad-input corpus: malformed sweep specs and command lines, each refused the same way.
+
+Every case must end with exit code 2 and one line on stderr, ``caviar: error: <key path>: <what is
+wrong>``, with no traceback, nothing written to storage, and Ray never started. The cases run the
+real command (``caviar.cli.main``) in this process, where starting Ray is refused (the one door to
+it, ``caviar.cluster.connect.connected``, raises), plus a handful in fresh processes, end to end.
+A trainable that never reports the sweep's metric can only be found once it runs: that case runs
+on the shared Ray and stops the sweep with one line naming ``metric`` and exit 1 (documented).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from caviar.cli import main
+from tests.conftest import run_cli, small_spec
+from tests.faults.summary import record_bad_input
+
+pytestmark = pytest.mark.faults
+
+SPACE = small_spec(Path("."))["space"]
+MOMENTUM = {"sample": "reverse_loguniform(0.9, 0.999)", "when": {"optimizer": "sgd"}}
+
+
+def space(**params: Any) -> dict[str, Any]:
+    return {"space": {**SPACE, **params}}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: a change to a good spec, a spec file's text, or a command line."""
+
+    key: str  # the key path the message must start with
+    what: str  # a fragment of what it must say is wrong
+    change: dict[str, Any] | None = None
+    text: str | None = None
+    args: tuple[str, ...] = ()  # {spec} and {tmp} are filled in
+    setup: Callable[[Path], None] | None = None
+    drop: tuple[str, ...] = field(default=())
+
+
+def _table(tmp: Path) -> None:
+    frame = pd.DataFrame({"a": range(20), "b": [0.5 * i for i in range(20)], "y": [0, 1] * 10})
+    frame.rename(columns={"y": "label"}).to_parquet(tmp / "missing_target.parquet")
+    frame.assign(y=1).to_parquet(tmp / "constant.parquet")
+    (tmp / "garbage.parquet").write_bytes(b"not parquet at all" * 20)
+    (tmp / "empty.csv").write_bytes(b"")
+    (tmp / "a_dir.parquet").mkdir()
+
+
+def _file_in_the_way(tmp: Path) -> None:
+    (tmp / "a_file").write_text("storage cannot go below a file")
+
+
+def _existing_sweep(tmp: Path) -> None:
+    """A sweep named 'small' already in storage, run with another spec."""
+    spec = small_spec(tmp, metric="val_accuracy", mode="max")
+    (tmp / "results" / "small").mkdir(parents=True)
+    (tmp / "results" / "small" / "sweep.yaml").write_text(yaml.safe_dump(spec))
+
+
+def _same_sweep(tmp: Path) -> None:
+    (tmp / "results" / "small").mkdir(parents=True)
+    (tmp / "results" / "small" / "sweep.yaml").write_text(yaml.safe_dump(small_spec(tmp)))
+
+
+CASES: dict[str, Case] = {
+    # YAML that does not parse, or is not a mapping
+    "yaml unclosed bracket": Case(
+        "{tmp}/spec.yaml", "invalid YAML at line", text="name: x\nspace: {lr: [\n"
+    ),
+    "yaml tab indent": Case("{tmp}/spec.yaml", "invalid YAML", text="name: x\nspace:\n\tlr: 1\n"),
+    "yaml bad nesting": Case("{tmp}/spec.yaml", "invalid YAML", text="name: x\n  metric: y\n- z\n"),
+    "yaml unclosed quote": Case("{tmp}/spec.yaml", "invalid YAML", text='name: "abc\nmetric: x\n'),
+    "yaml a list": Case(
+        "{tmp}/spec.yaml", "expected a mapping of keys, got list", text="- a\n- b\n"
+    ),
+    "yaml a scalar": Case(
+        "{tmp}/spec.yaml", "expected a mapping of keys, got str", text="just text\n"
+    ),
+    "yaml empty": Case("{tmp}/spec.yaml", "expected a mapping of keys, got NoneType", text=""),
+    "yaml binary": Case("{tmp}/spec.yaml", "not a text file", text="\udcff\udcfe"),
+    "yaml flow split call": Case(
+        "space.lr",
+        "cannot parse 'loguniform(1e-4'",
+        text="name: x\nmetric: val_loss\nspace: {lr: loguniform(1e-4, 1), epochs: 2}\n",
+    ),
+    # unknown keys
+    "unknown top key": Case("spce", "unknown key (did you mean 'space'?)", {"spce": {}}),
+    "unknown top key 2": Case("metirc", "unknown key (did you mean 'metric'?)", {"metirc": "x"}),
+    "unknown search key": Case("search.samples", "unknown key", {"search": {"samples": 3}}),
+    "unknown scheduler key": Case(
+        "scheduler.grace", "unknown key", {"scheduler": {"name": "asha", "grace": 1}}
+    ),
+    "unknown resources key": Case("resources.tpu", "unknown key", {"resources": {"tpu": 1}}),
+    "unknown data key": Case("data.rows", "unknown key", {"data": {"rows": 5}}),
+    "not an mlp knob": Case(
+        "space.lrr", "not a knob of the mlp trainable", space(lrr="uniform(0, 1)")
+    ),
+    # wrong types
+    "name a number": Case("name", "must be a string, got 123", {"name": 123}),
+    "metric a list": Case("metric", "must be a string", {"metric": ["val_loss"]}),
+    "mode a number": Case("mode", "must be a string, got 1", {"mode": 1}),
+    "seed a bool": Case("seed", "must be an integer, got True", {"seed": True}),
+    "seed text": Case("seed", "must be an integer, got 'x'", {"seed": "x"}),
+    "space a list": Case("space", "must be a mapping", {"space": [1, 2]}),
+    "search a string": Case("search", "must be a mapping", {"search": "random"}),
+    "num_samples text": Case(
+        "search.num_samples", "must be an integer, got 'ten'", {"search": {"num_samples": "ten"}}
+    ),
+    "cpu text": Case("resources.cpu", "must be a number, got 'one'", {"resources": {"cpu": "one"}}),
+    "time budget text": Case(
+        "time_budget_s", "must be a number, got '1h'", {"time_budget_s": "1h"}
+    ),
+    "max_failures float": Case(
+        "max_failures", "must be an integer, got 1.5", {"max_failures": 1.5}
+    ),
+    "storage a number": Case("storage", "must be a string, got 5", {"storage": 5}),
+    "loggers a number": Case("loggers", "must be a list", {"loggers": 5}),
+    "max_t text": Case(
+        "scheduler.max_t", "must be an integer", {"scheduler": {"name": "asha", "max_t": "10"}}
+    ),
+    "data a string": Case("data", "must be a mapping, got 'iris'", {"data": "iris"}),
+    "a list as a value": Case(
+        "space.batch_size", "a list is ambiguous", space(batch_size=[16, 32])
+    ),
+    "time limit text": Case("trial_time_limit_s", "must be a number", {"trial_time_limit_s": "5m"}),
+    # missing or impossible values
+    "name missing": Case("name", "required key is missing", drop=("name",)),
+    "metric missing": Case("metric", "required key is missing", drop=("metric",)),
+    "space missing": Case("space", "required key is missing", drop=("space",)),
+    "space empty": Case("space", "needs at least one parameter", {"space": {}}),
+    "name with a space": Case("name", "use letters, digits", {"name": "a b"}),
+    "mode not min/max": Case(
+        "mode", "must be 'min' or 'max', got 'minimize'", {"mode": "minimize"}
+    ),
+    "mode upper case": Case("mode", "must be 'min' or 'max', got 'MAX'", {"mode": "MAX"}),
+    "negative seed": Case("seed", "must be >= 0, got -1", {"seed": -1}),
+    "max_concurrent 0": Case("max_concurrent", "must be >= 1", {"max_concurrent": 0}),
+    "max_failures -2": Case("max_failures", "must be >= -1", {"max_failures": -2}),
+    "time budget 0": Case("time_budget_s", "must be > 0, got 0", {"time_budget_s": 0}),
+    "time limit 0": Case("trial_time_limit_s", "must be > 0, got 0", {"trial_time_limit_s": 0}),
+    "no cpu no gpu": Case("resources", "needs at least some cpu or gpu", {"resources": {"cpu": 0}}),
+    "negative cpu": Case("resources.cpu", "must be >= 0", {"resources": {"cpu": -1}}),
+    "fractional gpus above 1": Case("resources.gpu", "whole number", {"resources": {"gpu": 1.5}}),
+    # impossible distributions
+    "loguniform low 0": Case(
+        "space.lr", "loguniform: low must be > 0, got 0", space(lr="loguniform(0, 1)")
+    ),
+    "loguniform negative": Case(
+        "space.lr", "loguniform: low must be > 0", space(lr="loguniform(-1, 1)")
+    ),
+    "uniform reversed": Case("space.lr", "low must be <= high", space(lr="uniform(2, 1)")),
+    "integer reversed": Case(
+        "space.hidden_units", "low must be <= high", space(hidden_units="integer(16, 8)")
+    ),
+    "integer of floats": Case(
+        "space.hidden_units", "low must be an integer", space(hidden_units="integer(1.5, 3)")
+    ),
+    "empty choice": Case(
+        "space.batch_size", "needs at least one value", space(batch_size="choice()")
+    ),
+    "reverse_loguniform above 1": Case(
+        "space.lr", "bounds must lie in [0, 1)", space(lr="reverse_loguniform(0.5, 1.5)")
+    ),
+    "uniform step 0": Case("space.lr", "step must be > 0", space(lr="uniform(0, 1, step=0)")),
+    "unknown distribution": Case(
+        "space.lr", "unknown distribution 'normal'", space(lr="normal(0, 1)")
+    ),
+    "code in a distribution": Case(
+        "space.lr", "expected a call such as", space(lr="__import__('os').getcwd()")
+    ),
+    "unclosed call": Case("space.lr", "cannot parse", space(lr="loguniform(1e-4,")),
+    "non-literal argument": Case("space.lr", "must be literal", space(lr="uniform(0, nan)")),
+    "unknown optimizer": Case(
+        "space.optimizer", "unknown value 'lion'", space(optimizer="choice('sgd', 'lion')")
+    ),
+    # conditional parameters
+    "condition on unknown parent": Case(
+        "space.momentum",
+        "condition on unknown parameter 'optimiser'",
+        space(momentum={"sample": "reverse_loguniform(0.9, 0.999)", "when": {"optimiser": "sgd"}}),
+    ),
+    "condition on impossible value": Case(
+        "space.momentum",
+        "condition value 'lion' is not a value of optimizer",
+        space(
+            optimizer="choice('sgd', 'adam')",
+            momentum={**MOMENTUM, "when": {"optimizer": "lion"}},
+        ),
+    ),
+    "condition on itself": Case(
+        "space.momentum",
+        "cannot depend on itself",
+        space(momentum={**MOMENTUM, "when": {"momentum": 0.5}}),
+    ),
+    "condition without sample": Case(
+        "space.momentum", "needs 'sample:'", space(momentum={"when": {"optimizer": "sgd"}})
+    ),
+    # search and scheduler
+    "grid with num_samples 0": Case(
+        "search.num_samples",
+        "must be >= 1, got 0",
+        {**space(hidden_units="grid(8, 16)"), "search": {"algorithm": "grid", "num_samples": 0}},
+    ),
+    "unknown algorithm": Case(
+        "search.algorithm", "must be one of", {"search": {"algorithm": "bayes"}}
+    ),
+    "unknown scheduler": Case("scheduler.name", "must be one of", {"scheduler": "bohb"}),
+    "grace above max_t": Case(
+        "scheduler.grace_period",
+        "must be <= max_t",
+        {"scheduler": {"name": "asha", "max_t": 4, "grace_period": 9}},
+    ),
+    "reduction factor 1": Case(
+        "scheduler.reduction_factor",
+        "must be > 1",
+        {"scheduler": {"name": "asha", "reduction_factor": 1}},
+    ),
+    "median grace 0": Case(
+        "scheduler.grace_period",
+        "must be > 0",
+        {"scheduler": {"name": "median", "grace_period": 0}},
+    ),
+    # metric the mlp does not report
+    "metric not reported (mlp)": Case(
+        "metric", "the mlp trainable does not report 'val_acc'", {"metric": "val_acc"}
+    ),
+    "accuracy of a regression": Case(
+        "metric",
+        "does not report 'val_accuracy'",
+        {"data": {"synthetic": "regression", "n_samples": 300}, "metric": "val_accuracy"},
+    ),
+    # loggers
+    "unknown logger": Case("loggers[0]", "must be one of", {"loggers": ["neptune"]}),
+    "logger twice": Case("loggers[1]", "listed twice", {"loggers": ["tensorboard", "tensorboard"]}),
+    # trainables
+    "trainable module missing": Case(
+        "trainable", "cannot import module 'nomodule_xyz'", {"trainable": "nomodule_xyz:train"}
+    ),
+    "trainable attribute missing": Case(
+        "trainable", "has no attribute 'nothing_here'", {"trainable": "os:nothing_here"}
+    ),
+    "trainable not callable": Case("trainable", "is not callable", {"trainable": "os:sep"}),
+    "trainable without module": Case("trainable", "expected 'mlp' or", {"trainable": "train"}),
+    "trainable wrong signature": Case(
+        "trainable", "must take (config, ctx)", {"trainable": "json:dumps"}
+    ),
+    # data
+    "synthetic kind unknown": Case(
+        "data.synthetic",
+        "must be 'classification' or 'regression'",
+        {"data": {"synthetic": "images"}},
+    ),
+    "too few samples": Case("data.n_samples", "must be >= 10", {"data": {"n_samples": 5}}),
+    "one class": Case("data.n_classes", "must be >= 2", {"data": {"n_classes": 1}}),
+    "path without target": Case("data.target", "required with path", {"data": {"path": "x.csv"}}),
+    "data file missing": Case(
+        "data.path", "file not found", {"data": {"path": "{tmp}/nope.parquet", "target": "y"}}
+    ),
+    "data file garbage": Case(
+        "data.path",
+        "cannot read",
+        {"data": {"path": "{tmp}/garbage.parquet", "target": "y"}},
+        setup=_table,
+    ),
+    "data file empty": Case(
+        "data.path",
+        "cannot read",
+        {"data": {"path": "{tmp}/empty.csv", "target": "y"}},
+        setup=_table,
+    ),
+    "data file a directory": Case(
+        "data.path", "", {"data": {"path": "{tmp}/a_dir.parquet", "target": "y"}}, setup=_table
+    ),
+    "data target missing": Case(
+        "data.target",
+        "column 'y' not in",
+        {"data": {"path": "{tmp}/missing_target.parquet", "target": "y"}},
+        setup=_table,
+    ),
+    "data target constant": Case(
+        "data.target",
+        "is constant",
+        {"data": {"path": "{tmp}/constant.parquet", "target": "y"}},
+        setup=_table,
+    ),
+    # storage and names
+    "storage below a file": Case(
+        "storage", "cannot write to", {"storage": "{tmp}/a_file/results"}, setup=_file_in_the_way
+    ),
+    "storage unknown scheme": Case("storage", "cannot use", {"storage": "nosuch://bucket/x"}),
+    "name taken by another spec": Case(
+        "name", "with a different spec (metric, mode differ)", setup=_existing_sweep
+    ),
+    "name taken by this spec": Case("name", "continue it with `caviar resume", setup=_same_sweep),
+    # command lines
+    "spec file missing": Case("SPEC", "file not found", args=("run", "{tmp}/nope.yaml")),
+    "spec is a directory": Case("SPEC", "file not found", args=("run", "{tmp}")),
+    "unknown option": Case(
+        "", "No such option: --frobnicate", args=("run", "{spec}", "--frobnicate")
+    ),
+    "unknown command": Case("", "No such command 'frobnicate'", args=("frobnicate",)),
+    "missing argument": Case("", "Missing argument 'SPEC'", args=("run",)),
+    "num-cpus not a number": Case(
+        "", "Invalid value for '--num-cpus'", args=("run", "{spec}", "--num-cpus", "abc")
+    ),
+    "--set without =": Case("--set", "expected key=value", args=("run", "{spec}", "--set", "seed")),
+    "--set into a scalar": Case(
+        "name.x", "which is not a mapping", args=("run", "{spec}", "--set", "name.x=1")
+    ),
+    "--set a bad value": Case(
+        "search.num_samples",
+        "must be an integer, got 'zero'",
+        args=("run", "{spec}", "--set", "search.num_samples=zero"),
+    ),
+    "resume of no sweep": Case("SWEEP_DIR", "no caviar sweep at", args=("resume", "{tmp}")),
+    "show of no sweep": Case("SWEEP_DIR", "no caviar sweep at", args=("show", "{tmp}")),
+    "compact of no sweep": Case("SWEEP_DIR", "no caviar sweep at", args=("compact", "{tmp}/x")),
+    "report of no sweep": Case("SWEEP_DIR", "no caviar sweep at", args=("report", "{tmp}/x")),
+    "ls of no storage": Case("STORAGE", "no caviar sweep at", args=("ls", "{tmp}/empty_root")),
+    "lr-find of a user trainable": Case(
+        "trainable",
+        "lr-find needs the built-in mlp",
+        {"trainable": "tests.results.killable:train", "metric": "score"},
+        args=("lr-find", "{spec}"),
+    ),
+}
+
+
+def _fill(value: Any, tmp: Path) -> Any:
+    if isinstance(value, str):
+        return value.replace("{tmp}", str(tmp))
+    if isinstance(value, dict):
+        return {k: _fill(v, tmp) for k, v in value.items()}
+    return value
+
+
+def prepare(case: Case, tmp: Path) -> list[str]:
+    """Write the case's spec under ``tmp``; the command line to run."""
+    if case.setup is not None:
+        case.setup(tmp)
+    path = tmp / "spec.yaml"
+    if case.text is not None:
+        path.write_bytes(case.text.encode("utf-8", "surrogateescape"))
+    else:
+        spec = small_spec(tmp)
+        spec.update(copy.deepcopy(_fill(case.change or {}, tmp)))
+        for key in case.drop:
+            spec.pop(key)
+        path.write_text(yaml.safe_dump(spec))
+    args = case.args or ("run", "{spec}")
+    return [a.replace("{spec}", str(path)).replace("{tmp}", str(tmp)) for a in args]
+
+
+def storage_files(tmp: Path) -> list[str]:
+    root = tmp / "results"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+def prefix(case: Case, tmp: Path) -> str:
+    """How the message must start: ``caviar: error: <key path>: ``."""
+    return f"caviar: error: {_fill(case.key, tmp)}: " if case.key else "caviar: error: "
+
+
+def explained(code: int | None, stderr: str, case: Case, tmp: Path, expected_code: int = 2) -> bool:
+    lines = stderr.strip().splitlines()
+    start = prefix(case, tmp)
+    return (
+        code == expected_code
+        and len(lines) == 1
+        and lines[0].startswith(start)
+        and case.what in lines[0]
+        and "Traceback" not in stderr
+    )
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_input_exits_2_with_one_line_naming_the_key(
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    import ray
+
+    import caviar.cluster.connect
+
+    case = CASES[name]
+    args = prepare(case, tmp_path)
+    before = storage_files(tmp_path)
+    ray_starts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        ray_starts.append(args)
+        raise AssertionError("the command went on to start Ray")
+
+    monkeypatch.setattr(caviar.cluster.connect, "connected", refuse)
+    assert not ray.is_initialized()
+    code: int | str | None = 0
+    try:
+        main(args)
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    ok = explained(code if isinstance(code, int) else None, err, case, tmp_path)
+    record_bad_input(
+        request.node, name, ok and not ray_starts and storage_files(tmp_path) == before
+    )
+    assert code == 2, (code, err, out)
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.strip().startswith(prefix(case, tmp_path)), err
+    assert case.what in err, err
+    assert "Traceback" not in err + out
+    assert not ray_starts and not ray.is_initialized()
+    assert storage_files(tmp_path) == before  # nothing written (or changed) in storage
+
+
+END_TO_END = [
+    "yaml unclosed bracket",
+    "unknown top key",
+    "loguniform low 0",
+    "storage below a file",
+    "name taken by another spec",
+    "unknown option",
+]
+
+
+@pytest.mark.parametrize("name", END_TO_END)
+def test_bad_input_end_to_end_in_a_fresh_process(name: str, tmp_path: Path) -> None:
+    """The real command: exit 2, one line, no traceback, no Ray session directory created."""
+    case = CASES[name]
+    args = prepare(case, tmp_path)
+    before = storage_files(tmp_path)
+    ray_tmp = tmp_path / "ray_tmp"
+    done = run_cli(*args, env={"RAY_TMPDIR": str(ray_tmp)}, timeout=120)
+    assert explained(done.returncode, done.stderr, case, tmp_path), done.stderr
+    assert "Traceback" not in done.stdout
+    assert storage_files(tmp_path) == before
+    assert not ray_tmp.exists(), "Ray was started"
+
+
+@pytest.mark.xfail(
+    reason="resources beyond the cluster are checked after connecting (cluster branch, "
+    "caviar/orchestrator/resources.py); without that check Tune waits forever. Remove this mark "
+    "after merging it.",
+    strict=False,
+    run=False,
+)
+def test_resources_beyond_the_cluster_exit_2(tmp_path: Path) -> None:
+    spec = small_spec(tmp_path, resources={"cpu": 64})
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    done = run_cli("run", str(tmp_path / "spec.yaml"), "--num-cpus", "2", timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("caviar: error: resources"), done.stderr
+    assert not list((tmp_path / "results").rglob("*.parquet"))
+
+
+@pytest.mark.xdist_group("ray")
+def test_a_user_trainable_without_the_metric_stops_the_sweep_with_one_line(
+    ray_local: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    """Only a run shows what a user trainable reports: exit 1 and one line naming `metric`."""
+    spec = {
+        "name": "no_metric",
+        "trainable": "tests.results.killable:train",
+        "metric": "val_loss",  # it reports score and epoch
+        "space": {"x": "uniform(0, 1)", "epochs": 3, "sleep": 0.0},
+        "search": {"num_samples": 2},
+        "storage": str(tmp_path / "results"),
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    code: int | str | None = 0
+    try:
+        main(["run", str(tmp_path / "spec.yaml")])
+    except SystemExit as exit_:
+        code = exit_.code
+    _, err = capsys.readouterr()
+    # The progress lines the sweep printed before it stopped are not part of the error.
+    err = "\n".join(line for line in err.splitlines() if "trials done" not in line)
+    case = Case("metric", "the trainable reported epoch, score but not 'val_loss'")
+    record_bad_input(
+        request.node,
+        "metric not reported (user trainable)",
+        explained(code if isinstance(code, int) else None, err, case, tmp_path, expected_code=1),
+    )
+    assert code == 1, err
+    assert err.strip().startswith("caviar: error: metric: the trainable reported epoch, score"), err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 60
