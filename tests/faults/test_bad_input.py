@@ -449,13 +449,6 @@ def test_bad_input_end_to_end_in_a_fresh_process(name: str, tmp_path: Path) -> N
     assert not ray_tmp.exists(), "Ray was started"
 
 
-@pytest.mark.xfail(
-    reason="resources beyond the cluster are checked after connecting (cluster branch, "
-    "caviar/orchestrator/resources.py); without that check Tune waits forever. Remove this mark "
-    "after merging it.",
-    strict=False,
-    run=False,
-)
 def test_resources_beyond_the_cluster_exit_2(tmp_path: Path) -> None:
     spec = small_spec(tmp_path, resources={"cpu": 64})
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
