@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from caviar.errors import SpecError
-from caviar.search_spaces import Choice, Constant, Integer, Space
+from caviar.search_spaces import Choice, Constant, Float, Integer, Space
 from caviar.trainables.adapter import BUILTIN, resolve
 from caviar.trainables.data import DataSpec
 
@@ -392,6 +392,17 @@ def _parse_data(value: Any, trainable: str) -> DataSpec | None:
         raise nested_error("data", error) from None
 
 
+def _extremes(dist: Any) -> list[Any]:
+    """The values of a distribution that a range check must see: its bounds, choices or value."""
+    if isinstance(dist, Choice):
+        return list(dist.values)
+    if isinstance(dist, Constant):
+        return [dist.value]
+    if isinstance(dist, Float | Integer):
+        return [dist.low, dist.high]
+    return []
+
+
 def _check_mlp(space: Space, metric: str, data: DataSpec | None) -> None:
     from caviar.trainables.mlp import ACTIVATIONS, DEFAULTS, LR_SCHEDULES
 
@@ -400,6 +411,14 @@ def _check_mlp(space: Space, metric: str, data: DataSpec | None) -> None:
             suggestion = _closest(name, set(DEFAULTS))
             hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
             raise SpecError(f"space.{name}", f"not a knob of the mlp trainable{hint}")
+    from caviar.trainables.knobs import check_knob
+
+    for name in space:
+        for value in _extremes(space[name]):
+            try:
+                check_knob(name, value)
+            except ValueError as error:
+                raise nested_error("space", error) from None
     allowed = {
         "optimizer": {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"},
         "activation": set(ACTIVATIONS),

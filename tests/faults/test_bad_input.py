@@ -333,6 +333,21 @@ CASES: dict[str, Case] = {
         {"trainable": "tests.results.killable:train", "metric": "score"},
         args=("lr-find", "{spec}"),
     ),
+    # mlp knobs out of their range or of the wrong type
+    "mlp negative lr": Case("space.lr", "must be > 0, got -0.1", change=space(lr=-0.1)),
+    "mlp zero epochs": Case("space.epochs", "must be >= 1, got 0", change=space(epochs=0)),
+    "mlp fractional epochs": Case("space.epochs", "must be an integer", change=space(epochs=2.5)),
+    "mlp lr as text": Case("space.lr", "must be a number, got 'fast'", change=space(lr="fast")),
+    "mlp zero hidden units": Case(
+        "space.hidden_units", "must be >= 1, got 0", change=space(hidden_units="integer(0, 8)")
+    ),
+    "mlp batch size 0 among choices": Case(
+        "space.batch_size", "must be >= 1, got 0", change=space(batch_size="choice(0, 32)")
+    ),
+    "mlp dropout above 1": Case(
+        "space.dropout", "must be <= 1, got 1.5", change=space(dropout="uniform(0, 1.5)")
+    ),
+    "mlp beta2 of 1": Case("space.beta2", "must be < 1, got 1", change=space(beta2=1)),
 }
 
 
