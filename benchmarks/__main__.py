@@ -23,7 +23,7 @@ from benchmarks.common import PLOTS, ROOT, machine, table
 HERE = Path(__file__).resolve().parent
 # In the order they run; each module takes --quick, --out and (where it plots) --plots.
 BENCHMARKS = ("overhead", "time_to_target", "scaling", "results_store")
-PLOTTING = {"time_to_target", "scaling"}
+PLOTTING = {"overhead", "time_to_target", "scaling"}
 
 
 def run_one(name: str, quick: bool, plots: Path, out: Path) -> tuple[str, float]:

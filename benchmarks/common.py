@@ -49,10 +49,16 @@ def run_caviar(spec: dict[str, Any]) -> float:
 
 
 def rss_mb() -> float:
-    """This process's resident memory, in MiB."""
-    import psutil
+    """This process's resident memory, in MiB (Linux /proc; elsewhere the peak so far)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+        import sys
 
-    return float(psutil.Process().memory_info().rss) / 2**20
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+        return float(peak) / (2**20 if sys.platform == "darwin" else 2**10)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
@@ -69,8 +75,6 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "")
 def machine() -> dict[str, str]:
     """The machine and versions that a result was measured with."""
     import importlib.metadata as md
-
-    import psutil
 
     model = platform.processor() or "?"
     try:
@@ -90,7 +94,7 @@ def machine() -> dict[str, str]:
     return {
         "CPUs": str(os.cpu_count()),
         "CPU model": model,
-        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "memory": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB",
         "OS": platform.platform(),
         "python": platform.python_version(),
         **versions,

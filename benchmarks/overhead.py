@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import fmt, ray_session, run_caviar, table
+from benchmarks.common import PLOTS, fmt, ray_session, run_caviar, table
 
 REPORTS = 10
 
@@ -115,7 +115,7 @@ def optuna_study(n: int) -> float:
     return time.perf_counter() - start
 
 
-def run(n: int) -> tuple[str, dict[str, float]]:
+def run(n: int, plot_dir: Path | None = PLOTS) -> tuple[str, dict[str, float]]:
     """Every runner on N trials; a markdown section and the per-trial seconds of each."""
     workdir = Path(tempfile.mkdtemp(prefix="caviar-bench-overhead-"))
     seconds: dict[str, float] = {}
@@ -133,10 +133,36 @@ def run(n: int) -> tuple[str, dict[str, float]]:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     per_trial = {name: s / n for name, s in seconds.items()}
-    return section(n, seconds, per_trial), per_trial
+    plot = plot_bars(n, per_trial, plot_dir) if plot_dir is not None else None
+    return section(n, seconds, per_trial, plot), per_trial
 
 
-def section(n: int, seconds: dict[str, float], per_trial: dict[str, float]) -> str:
+def plot_bars(n: int, per_trial: dict[str, float], plot_dir: Path) -> Path:
+    """Per-trial overhead of each runner, on a log axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    names = list(per_trial)[::-1]
+    values = [per_trial[name] * 1000 for name in names]
+    fig, ax = plt.subplots(figsize=(8, 3))
+    bars = ax.barh(names, values, color=["C2", "C7", "C3", "C0"][-len(names) :])
+    ax.bar_label(bars, labels=[f"{v:,.1f} ms" for v in values], padding=3)
+    ax.set_xscale("log")
+    ax.set_xlim(min(values) / 2, max(values) * 8)
+    ax.set_xlabel("orchestration overhead per trial (ms, log scale)")
+    ax.set_title(f"{n} trivial trials x {REPORTS} reports, ASHA")
+    path = plot_dir / "overhead.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def section(
+    n: int, seconds: dict[str, float], per_trial: dict[str, float], plot: Path | None
+) -> str:
     caviar = per_trial["caviar (run_sweep, ASHA)"]
     defaults = per_trial["Ray Tune Tuner, defaults"]
     rows = [
@@ -157,6 +183,7 @@ def section(n: int, seconds: dict[str, float], per_trial: dict[str, float]) -> s
             f"**caviar's per-trial overhead is {fmt(ratio, 3)} of plain Tune's defaults "
             f"({fmt(1 / ratio, 1)}x less; target: <= 0.1).**",
             "",
+            *([f"![per-trial overhead](plots/{plot.name})", ""] if plot is not None else []),
         ]
     )
 
@@ -166,8 +193,9 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--quick", action="store_true", help="10 trials instead of 100")
     parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="also write the section here")
+    parser.add_argument("--plots", type=Path, default=PLOTS, help="where PNGs go")
     args = parser.parse_args(argv)
-    text, _ = run(args.trials or (10 if args.quick else 100))
+    text, _ = run(args.trials or (10 if args.quick else 100), args.plots)
     print(text)
     if args.out is not None:
         args.out.write_text(text)

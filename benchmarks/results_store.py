@@ -5,7 +5,7 @@ Feeds the same synthetic results (N trials x R reports, 3 hyperparameters, 4 met
 ``TBXLoggerCallback``, measuring wall time, rows/s and the files left behind. Optionally also runs a
 real sweep of a trivial trainable through Ray Tune and counts its Parquet files.
 
-    python -m benchmarks.results_store            # 2,000 trials x 20 reports, plus a real sweep
+    python -m benchmarks.results_store            # 1,000 trials x 20 reports, plus a real sweep of 100
     python -m benchmarks.results_store --quick    # 200 x 20, small real sweep
 
 Prints a markdown table.
@@ -223,15 +223,15 @@ def table(rows: list[dict[str, Any]], n: int, reports: int) -> str:
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 trials instead of 2,000")
+    parser.add_argument("--quick", action="store_true", help="200 trials instead of 1,000")
     parser.add_argument("--reports", type=int, default=20)
     parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--sweep-trials", type=int, default=None, help="0 skips the real sweep")
     parser.add_argument("--out", type=Path, default=None, help="also write the section here")
     args = parser.parse_args(argv)
-    n = args.trials or (200 if args.quick else 2000)
+    n = args.trials or (200 if args.quick else 1000)
     sweep_trials = (
-        args.sweep_trials if args.sweep_trials is not None else (20 if args.quick else 200)
+        args.sweep_trials if args.sweep_trials is not None else (20 if args.quick else 100)
     )
     workdir = Path(tempfile.mkdtemp(prefix="caviar-bench-"))
     try:

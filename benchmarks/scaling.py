@@ -7,7 +7,7 @@
    100 -> 1,000 -> 5,000 on an embedded Ray: trials per minute, the orchestrator's cost per trial
    (wall / trials), and the driver's peak resident memory above where it started, per trial.
 
-    python -m benchmarks.scaling            # 24 MLP trials per cluster; 100, 1,000, 5,000 trivial
+    python -m benchmarks.scaling            # 12 MLP trials per cluster; 100, 1,000, 5,000 trivial
     python -m benchmarks.scaling --quick    # 4 MLP trials per cluster; 20, 50, 100 trivial
 """
 
@@ -33,7 +33,7 @@ class Size:
     reports: int
 
 
-FULL = Size(mlp_trials=24, mlp_epochs=10, counts=(100, 1000, 5000), reports=1)
+FULL = Size(mlp_trials=12, mlp_epochs=30, counts=(100, 1000, 5000), reports=1)
 QUICK = Size(mlp_trials=4, mlp_epochs=2, counts=(20, 50, 100), reports=1)
 
 
