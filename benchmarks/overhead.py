@@ -181,7 +181,8 @@ def section(
             table(["runner", "wall (s)", "per trial (ms)", "x caviar"], rows),
             "",
             f"**caviar's per-trial overhead is {fmt(ratio, 3)} of plain Tune's defaults "
-            f"({fmt(1 / ratio, 1)}x less; target: <= 0.1).**",
+            f"({fmt(1 / ratio, 1)}x less; target: <= 0.1: "
+            f"{'held' if ratio <= 0.1 else 'did NOT hold'}).**",
             "",
             *([f"![per-trial overhead](plots/{plot.name})", ""] if plot is not None else []),
         ]

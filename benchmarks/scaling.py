@@ -163,6 +163,8 @@ def section(
     spread = max(costs) / min(costs)
     marginal = [r["marginal_ms"] for r in trial_rows]
     marginal_spread = max(marginal) / min(marginal)
+    growth = costs[-1] / costs[0]
+    marginal_growth = marginal[-1] / marginal[0]
     lines = [
         "## Scaling (scaling.py)",
         "",
@@ -211,9 +213,11 @@ def section(
             ],
         ),
         "",
-        f"Per-trial cost from {trial_rows[0]['n']:,} to {trial_rows[-1]['n']:,} trials, largest "
-        f"/ smallest: wall / trial {fmt(spread, 2)}, marginal {fmt(marginal_spread, 2)} "
-        "(claim: flat within 2x). Driver memory grows by "
+        f"Per-trial cost at {trial_rows[-1]['n']:,} trials / at {trial_rows[0]['n']:,}: "
+        f"wall / trial {fmt(growth, 2)}, marginal {fmt(marginal_growth, 2)} (claim: it does not "
+        f"grow by more than 2x: {'held' if marginal_growth <= 2 else 'did NOT hold'}; largest / "
+        f"smallest over all sizes: {fmt(spread, 2)} and {fmt(marginal_spread, 2)}). "
+        "Driver memory grows by "
         f"{fmt(trial_rows[-1]['kib_per_trial'], 1)} KiB per trial at {trial_rows[-1]['n']:,} "
         "trials.",
         "",
