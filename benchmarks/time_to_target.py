@@ -108,7 +108,8 @@ def spec_for(
         "data": {"path": str(data), "target": "label", "seed": 0},
         "metric": "val_accuracy",
         "mode": "max",
-        "space": {**SPACE, "epochs": size.epochs},
+        # A checkpoint at the end only: ASHA stops trials, it never resumes them.
+        "space": {**SPACE, "epochs": size.epochs, "checkpoint_every": size.epochs},
         "search": {**search, "num_samples": size.trials},
         "scheduler": (
             {"name": "asha", "max_t": size.epochs, "grace_period": 2, "reduction_factor": 3}
@@ -235,7 +236,7 @@ def section(runs: list[Run], size: Size, skipped: dict[str, str], plot: Path | N
         f"MLP on scikit-learn's digits (1,797 rows, 64 features, 10 classes; 20% validation), "
         f"{size.trials} trials x up to {size.epochs} epochs per mode, 1 CPU per trial, "
         f"{size.seeds} seed(s); target val_accuracy >= {size.target}. "
-        "ASHA: grace_period 2, reduction_factor 3. "
+        "ASHA: grace_period 2, reduction_factor 3. Checkpoints: at the last epoch only. "
         "A 2-trial sweep warms Ray up before the first clock starts. "
         "Panda mode trains one model at a time for the wall time that random + fifo took. "
         "'best by fifo's wall time' is the best val_accuracy any trial reported by then: equal "
