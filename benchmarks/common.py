@@ -1,0 +1,107 @@
+"""What every benchmark shares: running a caviar sweep in-process, the machine, memory, tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PLOTS = Path(__file__).resolve().parent / "plots"
+
+# Ray workers import benchmarks.trivial (and caviar) from the source tree.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in [str(ROOT), os.environ.get("PYTHONPATH", "")] if p
+)
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+
+@contextmanager
+def ray_session(num_cpus: int | None = None, address: str | None = None) -> Iterator[None]:
+    """One Ray for a whole benchmark (embedded, or the cluster at ``address``), as caviar connects."""
+    from caviar.cluster.connect import connected
+
+    here = os.getcwd()
+    os.chdir(ROOT)  # workers get the current directory on their path
+    try:
+        with connected(address, num_cpus=num_cpus):
+            yield
+    finally:
+        os.chdir(here)
+
+
+def run_caviar(spec: dict[str, Any]) -> float:
+    """Run one sweep on the connected Ray, the way ``caviar run`` does; return its wall seconds."""
+    from caviar.orchestrator.run import run_sweep
+    from caviar.orchestrator.spec import parse_spec
+
+    parsed = parse_spec(spec)  # SpecError for what this caviar does not support
+    start = time.perf_counter()
+    outcome = run_sweep(parsed, show_progress=False)
+    seconds = time.perf_counter() - start
+    if outcome.errors:
+        raise RuntimeError(f"{outcome.errors} trials of {spec['name']} failed")
+    return seconds
+
+
+def rss_mb() -> float:
+    """This process's resident memory, in MiB (Linux /proc; elsewhere the peak so far)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+        return float(peak) / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
+    """A markdown table; ``align`` is one letter per column, ``l`` or ``r`` (default: l then r)."""
+    align = align or "l" + "r" * (len(header) - 1)
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|",
+    ]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, str]:
+    """The machine and versions that a result was measured with."""
+    import importlib.metadata as md
+
+    model = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("caviar-sweep", "ray", "torch", "optuna", "pyarrow", "scikit-learn"):
+        try:
+            versions[package] = md.version(package)
+        except md.PackageNotFoundError:
+            versions[package] = "-"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return {
+        "CPUs": str(os.cpu_count()),
+        "CPU model": model,
+        "memory": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB",
+        "OS": platform.platform(),
+        "python": platform.python_version(),
+        **versions,
+        "load average (1, 5, 15 min) at start": load,
+    }
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    """A number for a table; NaN as '-'."""
+    return "-" if value != value else f"{value:,.{digits}f}"
