@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,23 +19,10 @@ import pytest
 import yaml
 
 import caviar
+from tests.conftest import kill_session
 from tests.results.killable import GROUND_TRUTH_ENV
 
 EPOCHS, TRIALS = 5, 6
-
-
-def kill_session(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the command and every process of its session (Ray's GCS, raylet, workers)."""
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getsid(int(entry.name)) == process.pid:
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            continue
 
 
 def snapshot_statuses(sweep: Path) -> dict[str, str]:

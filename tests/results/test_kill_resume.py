@@ -8,10 +8,8 @@ workers), as a power cut or OOM killer would.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +21,7 @@ import pytest
 import yaml
 
 import caviar
+from tests.conftest import kill_session
 from tests.results.killable import GROUND_TRUTH_ENV
 
 EPOCHS, TRIALS = 8, 6
@@ -36,21 +35,6 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-
-
-def kill_session(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the command and every process of its session (Ray's GCS, raylet, workers)."""
-    with contextlib.suppress(ProcessLookupError):  # the group may be gone already
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getsid(int(entry.name)) == process.pid:
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            continue
 
 
 def lines(path: Path) -> int:
