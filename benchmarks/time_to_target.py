@@ -12,7 +12,7 @@ reports ``val_accuracy >= target``, and the best ``val_accuracy`` reached by a c
 (the random + fifo time), i.e. at equal compute. Random search draws the same configurations in the
 same order for fifo and ASHA at one seed, so that comparison is paired.
 
-    python -m benchmarks.time_to_target            # 3 seeds x 30 trials x 24 epochs
+    python -m benchmarks.time_to_target            # 5 seeds x 30 trials x 24 epochs
     python -m benchmarks.time_to_target --quick    # 1 seed x 6 trials x 4 epochs (smoke test)
 """
 
@@ -65,7 +65,7 @@ class Size:
     target: float
 
 
-FULL = Size(seeds=3, trials=30, epochs=24, target=0.98)
+FULL = Size(seeds=5, trials=30, epochs=24, target=0.985)
 QUICK = Size(seeds=1, trials=6, epochs=4, target=0.9)
 
 
@@ -236,6 +236,9 @@ def section(runs: list[Run], size: Size, skipped: dict[str, str], plot: Path | N
         f"MLP on scikit-learn's digits (1,797 rows, 64 features, 10 classes; 20% validation), "
         f"{size.trials} trials x up to {size.epochs} epochs per mode, 1 CPU per trial, "
         f"{size.seeds} seed(s); target val_accuracy >= {size.target}. "
+        "The target sits just below the best that 30 random configs reach (about 0.987 on the "
+        "360 validation rows, where one row is 0.003), so the time to it measures how soon a "
+        "sweep finds one of its best configs. "
         "ASHA: grace_period 2, reduction_factor 3. Checkpoints: at the last epoch only. "
         "A 2-trial sweep warms Ray up before the first clock starts. "
         "Panda mode trains one model at a time for the wall time that random + fifo took. "
