@@ -26,7 +26,9 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Caviar-mode hyperparameter sweeps: many models in parallel, every result in Parquet.",
 )
-out = Console()
+# Tables are wide (one column per hyperparameter): when the output is not a terminal, rich would
+# wrap them at 80 columns, so it gets 160.
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 
 class BadInput(Exception):
