@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import PLOTS, fmt, ray_session, run_caviar, table
+from benchmarks.trivial import trivial_spec
 
 REPORTS = 10
 
@@ -47,19 +48,8 @@ def env(name: str, value: str) -> Iterator[None]:
 
 
 def caviar_sweep(n: int, storage: Path) -> float:
-    return run_caviar(
-        {
-            "name": f"overhead{n}",
-            "trainable": "benchmarks.trivial:train",
-            "metric": "score",
-            "mode": "max",
-            "space": {"x": "uniform(0, 1)", "reports": REPORTS},
-            "search": {"algorithm": "random", "num_samples": n},
-            "scheduler": {"name": "asha", "max_t": REPORTS, "grace_period": 1},
-            "resources": {"cpu": 1},
-            "storage": str(storage),
-        }
-    )
+    scheduler = {"name": "asha", "max_t": REPORTS, "grace_period": 1}
+    return run_caviar(trivial_spec(f"overhead{n}", n, REPORTS, scheduler, storage))
 
 
 def tune_sweep(n: int, storage: Path, tuned: bool) -> float:

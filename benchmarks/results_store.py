@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from ray.tune.experiment import Trial
 
+from benchmarks.trivial import trivial_spec
 from caviar.results.callback import ParquetResultsCallback
 from caviar.results.store import SweepStore
 from caviar.search_spaces import Space
@@ -163,15 +164,7 @@ def bench_tune_logger(workdir: Path, name: str, n: int, reports: int) -> dict[st
 
 def real_sweep(workdir: Path, n: int, reports: int) -> dict[str, Any]:
     """A real `caviar run` of a trivial trainable through Ray Tune: time and Parquet files."""
-    spec = {
-        "name": "real",
-        "trainable": "benchmarks.trivial:train",
-        "metric": "score",
-        "mode": "max",
-        "space": {"x": "uniform(0, 1)", "reports": reports},
-        "search": {"algorithm": "random", "num_samples": n},
-        "storage": str(workdir / "sweeps"),
-    }
+    spec = trivial_spec("real", n, reports, {"name": "fifo"}, workdir / "sweeps")
     path = workdir / "real.yaml"
     path.write_text(yaml.safe_dump(spec))
     env = {

@@ -23,6 +23,7 @@ from typing import Any
 
 from benchmarks.common import PLOTS, fmt, ray_session, rss_mb, run_caviar, table
 from benchmarks.time_to_target import SPACE, digits_table
+from benchmarks.trivial import trivial_spec
 
 
 @dataclass(frozen=True)
@@ -100,19 +101,7 @@ def nodes(size: Size, workdir: Path) -> list[dict[str, Any]]:
 
 
 def trivial_sweep(n: int, reports: int, storage: Path) -> float:
-    return run_caviar(
-        {
-            "name": f"trivial{n}",
-            "trainable": "benchmarks.trivial:train",
-            "metric": "score",
-            "mode": "max",
-            "space": {"x": "uniform(0, 1)", "reports": reports},
-            "search": {"algorithm": "random", "num_samples": n},
-            "scheduler": {"name": "fifo"},
-            "resources": {"cpu": 1},
-            "storage": str(storage),
-        }
-    )
+    return run_caviar(trivial_spec(f"trivial{n}", n, reports, {"name": "fifo"}, storage))
 
 
 def trials(size: Size, workdir: Path) -> list[dict[str, Any]]:

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+
+def trivial_spec(
+    name: str, num_samples: int, reports: int, scheduler: dict[str, Any], storage: Path
+) -> dict[str, Any]:
+    """A caviar sweep spec of ``num_samples`` trivial trials, each reporting ``reports`` times."""
+    return {
+        "name": name,
+        "trainable": "benchmarks.trivial:train",
+        "metric": "score",
+        "mode": "max",
+        "space": {"x": "uniform(0, 1)", "reports": reports},
+        "search": {"algorithm": "random", "num_samples": num_samples},
+        "scheduler": scheduler,
+        "resources": {"cpu": 1},
+        "storage": str(storage),
+    }
 
 
 def train(config: dict[str, Any], ctx: Any) -> None:

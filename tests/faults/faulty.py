@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.faults.truth import log
+from tests.results.killable import log
 
 OOM_HEADROOM = 256 * 2**20  # the limit: what the worker maps now, plus this
 OOM_ALLOCATION = 64 * 2**30

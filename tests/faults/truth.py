@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
 import caviar
-from tests.results.killable import GROUND_TRUTH_ENV
-
-
-def log(line: str, path: str | None = None) -> None:
-    """Append ``line`` to the ground-truth log, fsynced (it must survive a kill -9 of everything)."""
-    path = path or os.environ.get(GROUND_TRUTH_ENV)
-    if not path:
-        return
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(descriptor, line.encode())
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def reported(ground_truth: Path) -> set[tuple[str, int]]:
