@@ -1,13 +1,17 @@
 """Fused vs unfused trials: trials per hour for a sweep of small MLPs, at equal final quality.
 
-The same sampled configs (2 hidden layers x 64 units, Adam, log-uniform lr, dropout, weight decay)
-train once each as an unfused trial (``mlp.train_mlp``) and once as members of bundles of K
-(``bundle.train_bundle``), one torch thread each, in this process: no Ray, so the unfused side pays
-none of its per-trial process and scheduling costs and the ratio measures the training loop alone.
+The same sampled configs (2 hidden layers x 64 units, Adam, log-uniform lr and weight decay, dropout
+0 or sampled) train once each as an unfused trial (``mlp.train_mlp``) and once as members of
+bundles of K (``bundle.train_bundle``), twice over:
+
+* the training loop alone: one torch thread, in this process, no Ray, so the unfused side pays
+  none of its per-trial process and scheduling costs;
+* end to end: the same sweep through ``run_sweep`` with and without ``fuse:``, on the embedded Ray.
+
 Quality: the final val metrics of both runs are compared config by config (fused members train
 exactly as alone, so they agree to float rounding) and as distributions.
 
-Run: ``python -m benchmarks.fused [--quick] [--trials N] [--fuse K] [--device cpu|cuda]``.
+Run: ``python -m benchmarks.fused [--quick] [--trials N] [--fuse K|auto] [--device cpu|cuda]``.
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ def run_fused(
 
 
 def run_sweeps(
-    n: int, epochs: int, data: DataSpec, fuse: int, dropout: bool = True
+    n: int, epochs: int, data: DataSpec, fuse: int | str, dropout: bool = True
 ) -> tuple[Outcome, Outcome]:
     """The same random sweep through ``run_sweep`` (embedded Ray, Tune), fused and unfused.
 
@@ -142,83 +146,96 @@ def run_sweeps(
             seconds = time.perf_counter() - started
             trials = caviar.read_trials(result.sweep_uri).set_index("seed").sort_index()
             final = {
-                i: {"val_loss": row.val_loss, "val_accuracy": row.val_accuracy}
-                for i, row in enumerate(trials.itertuples())
+                i: {"val_loss": float(loss), "val_accuracy": float(accuracy)}
+                for i, (loss, accuracy) in enumerate(
+                    zip(trials["val_loss"], trials["val_accuracy"], strict=True)
+                )
             }
             outcomes.append(Outcome(len(trials), seconds, final))
     return outcomes[0], outcomes[1]
-
-
-def _row(name: str, outcome: Outcome) -> str:
-    accuracy = np.array([f["val_accuracy"] for f in outcome.final.values()])
-    return (
-        f"| {name} | {outcome.trials} | {outcome.seconds:.1f} | {outcome.per_hour:,.0f} | "
-        f"{np.median(accuracy):.4f} | {accuracy.max():.4f} |"
-    )
 
 
 def _gap(a: Outcome, b: Outcome) -> float:
     return max(abs(a.final[i]["val_loss"] - b.final[i]["val_loss"]) for i in a.final)
 
 
+def _median_accuracy(outcome: Outcome) -> float:
+    return float(np.median([f["val_accuracy"] for f in outcome.final.values()]))
+
+
+def _row(name: str, fused: Outcome, unfused: Outcome) -> str:
+    """One table row: both runs' trials per hour, the speed-up, and how equal their quality is."""
+    return (
+        f"| {name} | {unfused.trials} | {unfused.seconds:.1f} | {fused.seconds:.1f} | "
+        f"{unfused.per_hour:,.0f} | {fused.per_hour:,.0f} | "
+        f"**{fused.per_hour / unfused.per_hour:.1f}x** | "
+        f"{_median_accuracy(unfused):.4f} / {_median_accuracy(fused):.4f} | "
+        f"{_gap(fused, unfused):.1e} |"
+    )
+
+
+HEADER = [
+    "| sweep | trials | unfused s | fused s | unfused trials/h | fused trials/h | speed-up | "
+    "median val_accuracy (unfused / fused) | largest val_loss gap |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+VARIANTS = ((False, "dropout 0"), (True, "dropout ~ uniform(0, 0.3)"))
+
+
 def benchmark(
     quick: bool = False,
     trials: int | None = None,
-    fuse: int = 16,
+    fuse: int | str = "auto",
     device: str = "cpu",
     sweep: bool = True,
-    dropout: bool = True,
 ) -> str:
-    """Run the comparison and return its markdown section (heading, table, notes)."""
+    """Run the comparison and return its markdown section (heading, tables, notes)."""
+    from caviar.orchestrator.fusion import AUTO, auto_fuse
+
     torch.set_num_threads(1)
     n = trials or (32 if quick else 128)
+    n_sweep = trials or (32 if quick else 512)  # long enough to amortize a sweep's ~3 s start
     epochs = 5 if quick else 10
     rows = 2000 if quick else 4000
     data = DataSpec(n_samples=rows, n_features=20, n_classes=4, seed=0)
-    configs = sample_configs(n, epochs, dropout=dropout)
     target = torch.device(device)
-    load_dataset(data)  # generated once, outside both timings
+    k = auto_fuse(SPACE, load_dataset(data), target.type == "cuda") if fuse == AUTO else int(fuse)
     run_fused(sample_configs(2, 1), data, target, 2)  # warm up torch's kernels and imports
     run_unfused(sample_configs(1, 1), data, target)
-    fused = run_fused(configs, data, target, fuse)
-    unfused = run_unfused(configs, data, target)
-    gap = _gap(fused, unfused)
+    loop_rows, sweep_rows = [], []
+    for dropout, name in VARIANTS:
+        configs = sample_configs(n, epochs, dropout=dropout)
+        fused = run_fused(configs, data, target, k)
+        unfused = run_unfused(configs, data, target)
+        loop_rows.append(_row(name, fused, unfused))
+        if sweep:
+            sweep_rows.append(_row(name, *run_sweeps(n_sweep, epochs, data, fuse, dropout)))
     where = (
         torch.cuda.get_device_name(0) if target.type == "cuda" else platform.processor() or "cpu"
     )
     lines = [
-        "## Fused trials (`fuse: K`)",
+        f"## Fused trials (`fuse: {fuse}`, K={k})",
         "",
-        f"{n} sampled configs of a 2 x 64 MLP (Adam, lr/weight decay sampled, dropout "
-        f"{'sampled' if dropout else '0'}), "
-        f"{epochs} epochs on {rows} rows x 20 features (80/20 split), batch 64; "
-        f"device: {device} ({where}), 1 torch thread, no Ray (training loop only).",
+        "Sampled configs of a 2 x 64 MLP (Adam; lr, weight decay and, in the second row, dropout "
+        f"sampled), {epochs} epochs on {rows} rows x 20 features (80/20 split), batch 64; "
+        f"device: {device} ({where}). Equal quality: the same configs train fused and unfused, "
+        "and each config's final val_loss is compared between the two runs (fused members train "
+        "exactly as alone).",
         "",
-        "| run | trials | seconds | trials/hour | median final val_accuracy | best |",
-        "|---|---:|---:|---:|---:|---:|",
-        _row("unfused", unfused),
-        _row(f"fused, K={fuse}", fused),
+        "The training loop alone (no Ray, 1 torch thread, in one process):",
         "",
-        f"Speed-up of the training loop: **{fused.per_hour / unfused.per_hour:.1f}x** trials per "
-        "hour. Equal quality: the largest difference of a config's final val_loss between the two "
-        f"runs is {gap:.1e} (fused members train exactly as alone).",
+        *HEADER,
+        *loop_rows,
     ]
     if sweep:
-        fused_sweep, unfused_sweep = run_sweeps(n, epochs, data, fuse, dropout)
         cpus = os.cpu_count()
         lines += [
             "",
-            f"The same sweep end to end (`caviar` `run_sweep`, embedded Ray on {cpus} CPUs, one "
-            "trial or bundle per CPU, Parquet results):",
+            f"End to end (`caviar` `run_sweep`, embedded Ray on {cpus} CPUs, one trial or bundle "
+            f"per CPU, Parquet results; `fuse: {fuse}`):",
             "",
-            "| sweep | trials | seconds | trials/hour | median final val_accuracy | best |",
-            "|---|---:|---:|---:|---:|---:|",
-            _row("unfused", unfused_sweep),
-            _row(f"fuse: {fuse}", fused_sweep),
-            "",
-            f"Speed-up end to end: **{fused_sweep.per_hour / unfused_sweep.per_hour:.1f}x** "
-            "trials per hour; largest difference of a config's final val_loss: "
-            f"{_gap(fused_sweep, unfused_sweep):.1e}.",
+            *HEADER,
+            *sweep_rows,
         ]
     return "\n".join(lines) + "\n"
 
@@ -227,16 +244,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small sweep (seconds)")
     parser.add_argument("--trials", type=int, default=None)
-    parser.add_argument("--fuse", type=int, default=16)
+    parser.add_argument("--fuse", default="auto", help="K, or auto (the default)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-sweep", action="store_true", help="the training loop only")
-    parser.add_argument("--no-dropout", action="store_true", help="dropout 0 in every config")
     args = parser.parse_args()
-    print(
-        benchmark(
-            args.quick, args.trials, args.fuse, args.device, not args.no_sweep, not args.no_dropout
-        )
-    )
+    fuse = args.fuse if args.fuse == "auto" else int(args.fuse)
+    print(benchmark(args.quick, args.trials, fuse, args.device, not args.no_sweep))
 
 
 if __name__ == "__main__":

@@ -296,14 +296,10 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
         param_space = to_ray_tune(spec.space)
         if SEED_KEY not in spec.space:
             param_space[SEED_KEY] = tune.randint(0, 2**31 - 1)
-        per_point = search.num_samples
-        if spec.max_trials is not None and search.algorithm == "random":
-            per_point = min(per_point, spec.max_trials)
-        total = total_trials(spec.space, search.algorithm, per_point)
         generator = BasicVariantGenerator(
             max_concurrent=spec.max_concurrent or 0, random_state=spec.seed
         )
-        return generator, param_space, per_point, total
+        return generator, param_space, _pbt_samples(spec), planned_trials(spec)
     total = total_trials(spec.space, search.algorithm, search.num_samples)
     searcher: Any
     if search.algorithm == "tpe":
@@ -333,10 +329,27 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
         searcher = ConfirmingSearcher(
             searcher, spec.confirm.top_k, spec.confirm.seeds, spec.seed, spec.metric, spec.mode
         )
+    total = planned_trials(spec)
+    return searcher, {}, total, total
+
+
+def _pbt_samples(spec: SweepSpec) -> int:
+    """Tune's num_samples under pbt: per grid point, or the random draws (budget.trials caps them)."""
+    if spec.max_trials is not None and spec.search.algorithm == "random":
+        return min(spec.search.num_samples, spec.max_trials)
+    return spec.search.num_samples
+
+
+def planned_trials(spec: SweepSpec) -> int:
+    """How many trials the whole sweep starts: its draws, the confirmations, capped by budget."""
+    if spec.scheduler.name == "pbt":
+        return total_trials(spec.space, spec.search.algorithm, _pbt_samples(spec))
+    total = total_trials(spec.space, spec.search.algorithm, spec.search.num_samples)
+    if spec.confirm is not None:
         total += spec.confirm.top_k * spec.confirm.seeds
     if spec.max_trials is not None:
         total = min(total, spec.max_trials)
-    return searcher, {}, total, total
+    return total
 
 
 def logger_callbacks(spec: SweepSpec) -> list[Any]:
@@ -376,7 +389,7 @@ def _fit(tuner, spec: SweepSpec) -> SweepOutcome:  # type: ignore[no-untyped-def
     statuses = trials["status"].value_counts().to_dict() if len(trials) else {}
     unfinished = sum(n for s, n in statuses.items() if s not in ("TERMINATED", "ERROR"))
     # Interrupted between trials, none is left running: then fewer trials than the sweep has ran.
-    missing = spec.time_budget_s is None and len(trials) < build_search(spec)[3]
+    missing = spec.time_budget_s is None and len(trials) < planned_trials(spec)
     return SweepOutcome(
         spec.sweep_uri, len(trials), statuses.get("ERROR", 0), unfinished > 0 or missing
     )

@@ -288,7 +288,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         trial_time_limit_s=None if trial_time_limit_s is None else float(trial_time_limit_s),
     )
     scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations, space)
-    _check_combination(search, scheduler, confirm)
+    _check_combination(search, scheduler, confirm, max_trials)
     if fuse is not None and scheduler.name not in ("fifo", "asha"):
         raise SpecError(
             "fuse", f"fused trials work with scheduler fifo or asha, got {scheduler.name!r}"
@@ -520,7 +520,10 @@ def _parse_confirm(value: Any) -> ConfirmSpec | None:
 
 
 def _check_combination(
-    search: SearchSpec, scheduler: SchedulerSpec, confirm: ConfirmSpec | None
+    search: SearchSpec,
+    scheduler: SchedulerSpec,
+    confirm: ConfirmSpec | None,
+    max_trials: int | None,
 ) -> None:
     """Ray's PBT takes no searcher: it needs Tune's own variant generator (random or grid)."""
     if scheduler.name != "pbt":
@@ -533,6 +536,12 @@ def _check_combination(
         )
     if confirm is not None:
         raise SpecError("confirm", "confirm re-trains through a searcher, which pbt does not take")
+    if max_trials is not None and search.algorithm == "grid":
+        raise SpecError(
+            "budget.trials",
+            "pbt with a grid runs every grid point num_samples times: it cannot stop at "
+            f"{max_trials} trials; lower search.num_samples or use search.algorithm random",
+        )
 
 
 def _parse_resources(value: Any) -> Resources:

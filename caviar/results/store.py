@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from caviar.errors import SpecError
 from caviar.results.tables import widen
 
 SCHEMA_VERSION = 1
@@ -443,10 +444,11 @@ def check_schema_version(schema: pa.Schema, path: str) -> None:
     """Refuse files written by a newer caviar whose layout this one does not know."""
     metadata = schema.metadata or {}
     version = int(metadata.get(b"caviar.schema_version", b"1"))
-    if version > SCHEMA_VERSION:
-        raise ValueError(
-            f"{path} has results schema version {version}, this caviar reads up to "
-            f"{SCHEMA_VERSION}: upgrade caviar-sweep"
+    if version > SCHEMA_VERSION:  # a SpecError (a ValueError): the CLI prints one line, exits 2
+        raise SpecError(
+            path,
+            f"results schema version {version}, this caviar reads up to {SCHEMA_VERSION}: "
+            "upgrade caviar-sweep",
         )
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -120,17 +121,33 @@ class FusedMLP:
             dropout_rng.set_state(torch.get_rng_state())  # where unfused dropout starts drawing
             self.dropout_rngs.append(dropout_rng)
             self.batch_rngs.append(torch.Generator().manual_seed(seed + 1))
-        # Parameters in build_model's order: weight, bias of each Linear, stacked over members.
-        self.params = [
-            torch.stack([w[i] for w in weights]).to(self.device).requires_grad_(True)
-            for i in range(len(weights[0]))
-        ]
-        self.moments: list[list[torch.Tensor]] = [[] for _ in self.params]
+        # Parameters in build_model's order (weight, bias of each Linear), stacked over members and
+        # stored as views into one [K, P] buffer, so the optimizer step is a few ops over all of them.
+        self.shapes = [tuple(w.shape) for w in weights[0]]
+        self._store(torch.stack([torch.cat([w.flatten() for w in ws]) for ws in weights]))
+        self.moments: list[torch.Tensor] = []  # [K, P] each: SGD's momentum, or Adam's two
         self.steps = 0
         self.x_train = torch.from_numpy(data.x_train).to(self.device)
         self.y_train = torch.from_numpy(data.y_train).to(self.device)
         self.x_val = torch.from_numpy(data.x_val).to(self.device)
         self.y_val = torch.from_numpy(data.y_val).to(self.device)
+
+    def _store(self, flat: torch.Tensor) -> None:
+        """Adopt ``flat`` ``[K, P]`` as the weights; ``params`` are its per-layer views.
+
+        Their gradients are views into one ``[K, P]`` buffer too: backward accumulates into it.
+        """
+        self.flat = flat.to(self.device).contiguous()
+        self.flat_grad = torch.zeros_like(self.flat)
+        self.scratch = [torch.empty_like(self.flat) for _ in range(2)]
+        self.params = []
+        offset, k = 0, self.flat.shape[0]
+        for shape in self.shapes:
+            size = math.prod(shape)
+            param = self.flat[:, offset : offset + size].view(k, *shape).requires_grad_(True)
+            param.grad = self.flat_grad[:, offset : offset + size].view(k, *shape)
+            self.params.append(param)
+            offset += size
 
     # The model
 
@@ -157,14 +174,18 @@ class FusedMLP:
         if not any(rate > 0 for rate in rates):
             return [None] * hidden
         width = self.params[0].shape[1]
+        # Divided once for all members by each one's keep rate, rounded as nn.Dropout's scalar is.
+        keep = torch.tensor([1 - rate for rate in rates], dtype=torch.float64)
+        keep = keep.to(torch.get_default_dtype()).view(-1, 1, 1)
         masks: list[torch.Tensor | None] = []
         for _ in range(hidden):
-            layer = torch.ones(len(self.members), batch, width)  # drawn on the CPU generators
+            layer = torch.empty(len(self.members), batch, width)  # drawn on the CPU generators
             for k, (member, rate) in enumerate(zip(self.members, rates, strict=True)):
                 if rate > 0:  # drawn in place: the same numbers as nn.Dropout's fresh tensor
                     layer[k].bernoulli_(1 - rate, generator=self.dropout_rngs[member])
-                    layer[k].div_(1 - rate)
-            masks.append(layer.to(self.device))
+                else:
+                    layer[k].fill_(1)
+            masks.append(layer.div_(keep).to(self.device))
         return masks
 
     def _losses(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -201,18 +222,23 @@ class FusedMLP:
         hyper = self._hyperparameters(lrs)
         # Summed on the device (no sync per step); float64 as the unfused trial sums Python floats.
         totals = torch.zeros(len(self.members), dtype=torch.float64, device=self.device)
-        for start in range(0, n, self.batch_size):
-            index = orders[:, start : start + self.batch_size]
-            output = self._forward(self.x_train[index], self._dropout_masks(index.shape[1]))
-            losses = self._losses(output, self.y_train[index])
-            if use_l1:
-                penalty = torch.stack([p.abs().flatten(1).sum(dim=1) for p in self.params]).sum(0)
-                losses = losses + l1 * penalty
-            for p in self.params:
-                p.grad = None
-            losses.sum().backward()  # type: ignore[no-untyped-call]
-            self._step(hyper)
-            totals += losses.detach().double() * index.shape[1]
+        with warnings.catch_warnings():
+            # The [K, P] buffer leaves gaps between a member's layers: torch notes that grads of
+            # such views miss its fast layout, which costs nothing here.
+            warnings.filterwarnings("ignore", message="grad and param do not obey")
+            for start in range(0, n, self.batch_size):
+                index = orders[:, start : start + self.batch_size]
+                output = self._forward(self.x_train[index], self._dropout_masks(index.shape[1]))
+                losses = self._losses(output, self.y_train[index])
+                if use_l1:
+                    penalty = torch.stack([p.abs().flatten(1).sum(dim=1) for p in self.params]).sum(
+                        0
+                    )
+                    losses = losses + l1 * penalty
+                self.flat_grad.zero_()
+                losses.sum().backward()  # type: ignore[no-untyped-call]
+                self._step(hyper)
+                totals += losses.detach().double() * index.shape[1]
         self.epoch += 1
         val = self.evaluate()
         elapsed = time.perf_counter() - started
@@ -224,85 +250,78 @@ class FusedMLP:
         return results
 
     def _hyperparameters(self, lrs: list[float]) -> dict[str, torch.Tensor]:
-        """Each optimizer hyperparameter of the active members as a ``[K]`` float64 tensor.
+        """The active members' optimizer hyperparameters, built once per epoch.
 
-        Built once per epoch (the lr changes per epoch, the members only between epochs).
+        Computed in float64 and rounded once to the parameters' dtype, as torch's optimizers round
+        their Python floats; ``[K, 1]`` to broadcast over the ``[K, P]`` buffer. The float64
+        ``lr``, ``beta1`` and ``beta2`` (``[K]``) stay for Adam's per-step bias corrections.
         """
         cfgs = [self.configs[m] for m in self.members]
 
         def column(values: list[float]) -> torch.Tensor:
             return torch.tensor(values, dtype=torch.float64, device=self.device)
 
-        return {
-            "lr": column(lrs),
-            "weight_decay": column([float(c["weight_decay"]) for c in cfgs]),
-            "momentum": column([float(c["momentum"]) for c in cfgs]),
-            "nesterov": torch.tensor(
-                [bool(c["nesterov"]) and float(c["momentum"]) > 0 for c in cfgs],
-                device=self.device,
-            ),
-            "beta1": column([float(c["beta1"]) for c in cfgs]),
-            "beta2": column([float(c["beta2"]) for c in cfgs]),
+        lr, weight_decay = column(lrs), column([float(c["weight_decay"]) for c in cfgs])
+        beta1, beta2 = (
+            column([float(c["beta1"]) for c in cfgs]),
+            column([float(c["beta2"]) for c in cfgs]),
+        )
+        momentum = column([float(c["momentum"]) for c in cfgs])
+        scalars = {
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "neg_lr": -lr,
+            "one_minus_beta1": 1 - beta1,
+            "beta2": beta2,
+            "one_minus_beta2": 1 - beta2,
             "eps": column([float(c["eps"]) for c in cfgs]),
+            "decay": 1 - lr * weight_decay,
         }
+        dtype = self.flat.dtype
+        hyper = {name: value.to(dtype).view(-1, 1) for name, value in scalars.items()}
+        nesterov = [bool(c["nesterov"]) and float(c["momentum"]) > 0 for c in cfgs]
+        if any(nesterov):
+            hyper["nesterov"] = torch.tensor(nesterov, device=self.device).view(-1, 1)
+        return {**hyper, "lr64": lr, "beta1_64": beta1, "beta2_64": beta2}
 
     @torch.no_grad()
-    def _step(self, hyper: Mapping[str, torch.Tensor]) -> None:
-        """One optimizer step of every member: torch's single-tensor algorithm over stacks.
+    def _step(self, at: Mapping[str, torch.Tensor]) -> None:
+        """One optimizer step of every member: torch's single-tensor algorithm over ``[K, P]``.
 
-        Scalars are computed in float64 and rounded once to the parameters' dtype, as torch's
-        optimizers round their Python floats.
+        In place, into two scratch buffers: the buffer is a few hundred KB, and fresh tensors of
+        that size cost page faults on every step.
         """
         self.steps += 1
-        dtype = self.params[0].dtype
-        scalars: dict[str, torch.Tensor] = {
-            "lr": hyper["lr"],
-            "weight_decay": hyper["weight_decay"],
-        }
+        param, grad, state, scratch = self.flat, self.flat_grad, self.moments, self.scratch
+        # addcmul with a per-member factor rounds as torch's add(..., alpha=scalar) does.
         if self.optimizer == "sgd":
-            scalars["momentum"] = hyper["momentum"]
-            scalars["neg_lr"] = -hyper["lr"]
-        else:
-            beta1, beta2 = hyper["beta1"], hyper["beta2"]
-            scalars["one_minus_beta1"] = 1 - beta1
-            scalars["beta2"] = beta2
-            scalars["one_minus_beta2"] = 1 - beta2
-            scalars["neg_step_size"] = -hyper["lr"] / (1 - beta1**self.steps)
-            scalars["correction"] = (1 - beta2**self.steps) ** 0.5
-            scalars["eps"] = hyper["eps"]
-            scalars["decay"] = 1 - hyper["lr"] * hyper["weight_decay"]
-        rounded = {name: value.to(dtype) for name, value in scalars.items()}
-        for i, param in enumerate(self.params):
-            grad = param.grad
-            assert grad is not None
-            shape = (-1,) + (1,) * (param.dim() - 1)
-            at = {name: value.view(shape) for name, value in rounded.items()}
-            state = self.moments[i]
-            # addcmul with a per-member factor rounds as torch's add(..., alpha=scalar) does.
-            if self.optimizer == "sgd":
-                grad = torch.addcmul(grad, param, at["weight_decay"])
-                if not state:
-                    state.append(grad.clone())
-                else:
-                    state[0].mul_(at["momentum"]).add_(grad)
-                buf = state[0]
-                update = buf
-                if bool(hyper["nesterov"].any()):
-                    nesterov = hyper["nesterov"].view(shape)
-                    update = torch.where(nesterov, torch.addcmul(grad, buf, at["momentum"]), buf)
-                param.addcmul_(update, at["neg_lr"])
-                continue
+            grad.addcmul_(param, at["weight_decay"])
             if not state:
-                state.extend([torch.zeros_like(param), torch.zeros_like(param)])
-            exp_avg, exp_avg_sq = state
-            if self.optimizer == "adamw":
-                param.mul_(at["decay"])
+                state.append(grad.clone())
             else:
-                grad = torch.addcmul(grad, param, at["weight_decay"])
-            exp_avg.lerp_(grad, at["one_minus_beta1"])
-            exp_avg_sq.mul_(at["beta2"]).addcmul_(grad * at["one_minus_beta2"], grad)
-            denom = (exp_avg_sq.sqrt() / at["correction"]).add_(at["eps"])
-            param.addcdiv_(exp_avg * at["neg_step_size"], denom)
+                state[0].mul_(at["momentum"]).add_(grad)
+            update = state[0]
+            if "nesterov" in at:
+                nesterov = torch.addcmul(grad, update, at["momentum"], out=scratch[0])
+                update = torch.where(at["nesterov"], nesterov, update, out=scratch[1])
+            param.addcmul_(update, at["neg_lr"])
+            return
+        if not state:
+            state.extend([torch.zeros_like(param), torch.zeros_like(param)])
+        exp_avg, exp_avg_sq = state
+        dtype = param.dtype
+        neg_step_size = (-at["lr64"] / (1 - at["beta1_64"] ** self.steps)).to(dtype).view(-1, 1)
+        correction = ((1 - at["beta2_64"] ** self.steps) ** 0.5).to(dtype).view(-1, 1)
+        if self.optimizer == "adamw":
+            param.mul_(at["decay"])
+        else:
+            grad.addcmul_(param, at["weight_decay"])
+        exp_avg.lerp_(grad, at["one_minus_beta1"])
+        exp_avg_sq.mul_(at["beta2"]).addcmul_(
+            torch.mul(grad, at["one_minus_beta2"], out=scratch[0]), grad
+        )
+        denom = torch.sqrt(exp_avg_sq, out=scratch[0]).div_(correction).add_(at["eps"])
+        param.addcdiv_(torch.mul(exp_avg, neg_step_size, out=scratch[1]), denom)
 
     @torch.no_grad()
     def evaluate(self) -> list[dict[str, float]]:
@@ -327,8 +346,8 @@ class FusedMLP:
         if len(keep) == len(self.members):
             return
         index = torch.tensor(keep, dtype=torch.long, device=self.device)
-        self.params = [p.detach()[index].requires_grad_(True) for p in self.params]
-        self.moments = [[t[index] for t in state] for state in self.moments]
+        self._store(self.flat[index])
+        self.moments = [t[index] for t in self.moments]
         self.members = [self.members[k] for k in keep]
 
     # Checkpoints
@@ -340,7 +359,7 @@ class FusedMLP:
             "epoch": self.epoch,
             "steps": self.steps,
             "params": [p.detach().cpu().clone() for p in self.params],
-            "moments": [[t.cpu().clone() for t in state] for state in self.moments],
+            "moments": [t.cpu().clone() for t in self.moments],
             "dropout_rngs": [g.get_state() for g in self.dropout_rngs],
             "batch_rngs": [g.get_state() for g in self.batch_rngs],
         }
@@ -350,8 +369,8 @@ class FusedMLP:
         self.members = list(state["members"])
         self.epoch = int(state["epoch"])
         self.steps = int(state["steps"])
-        self.params = [p.to(self.device).requires_grad_(True) for p in state["params"]]
-        self.moments = [[t.to(self.device) for t in moments] for moments in state["moments"]]
+        self._store(torch.cat([p.flatten(1) for p in state["params"]], dim=1))
+        self.moments = [t.to(self.device) for t in state["moments"]]
         for generator, saved in zip(self.dropout_rngs, state["dropout_rngs"], strict=True):
             generator.set_state(saved)
         for generator, saved in zip(self.batch_rngs, state["batch_rngs"], strict=True):

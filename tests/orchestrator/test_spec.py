@@ -151,6 +151,14 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
             r"^scheduler\.name: pbt explores by itself and takes no searcher",
         ),
         ({"scheduler": {"name": "pbt"}, "confirm": {"top_k": 2}}, r"^confirm: confirm re-trains"),
+        (
+            {
+                "scheduler": {"name": "pbt"},
+                "search": {"algorithm": "grid"},
+                "budget": {"trials": 2},
+            },
+            r"^budget\.trials: pbt with a grid runs every grid point",
+        ),
         ({"confirm": {"top_k": 0}}, r"^confirm\.top_k: must be >= 1"),
         ({"confirm": {"seeds": 1.5}}, r"^confirm\.seeds: must be an integer"),
         ({"confirm": {"runs": 1}}, r"^confirm\.runs: unknown key"),
