@@ -142,7 +142,7 @@ def bench_parquet(workdir: Path, n: int, reports: int) -> dict[str, Any]:
 def bench_tune_logger(workdir: Path, name: str, n: int, reports: int) -> dict[str, Any]:
     from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
 
-    factory = {
+    factory: Callable[[], Any] = {
         "JsonLoggerCallback": JsonLoggerCallback,
         "CSVLoggerCallback": CSVLoggerCallback,
         "TBXLoggerCallback": TBXLoggerCallback,

@@ -94,7 +94,7 @@ def nodes(size: Size, workdir: Path) -> list[dict[str, Any]]:
             with ray_session(address=cluster.address):
                 seconds = mlp_sweep(f"nodes{count}", size, data, workdir / "sweeps")
         finally:
-            cluster.shutdown()
+            cluster.shutdown()  # type: ignore[no-untyped-call]
         rows.append({"nodes": count, "seconds": seconds, "per_min": size.mlp_trials / seconds * 60})
         print(f"{count} node(s): {seconds:.1f} s", flush=True)
     return rows
