@@ -21,7 +21,7 @@ import pytest
 import caviar
 from tests.faults.summary import FaultRecord
 from tests.faults.truth import rows_lost
-from tests.results.killable import GROUND_TRUTH_ENV
+from tests.results.killable import GROUND_TRUTH_ENV, killable_spec
 from tests.results.test_kill_resume import (
     EPOCHS,
     TRIALS,
@@ -68,15 +68,9 @@ def test_ctrl_c_stops_cleanly_then_resume_finishes(tmp_path: Path, fault: FaultR
     import yaml
 
     ground_truth = tmp_path / "ground_truth.csv"
-    spec = {
-        "name": "interrupted",
-        "trainable": "tests.results.killable:train",
-        "metric": "score",
-        "mode": "max",
-        "space": {"x": "uniform(0, 1)", "epochs": EPOCHS, "sleep": 0.2},
-        "search": {"num_samples": TRIALS},
-        "storage": str(tmp_path / "results"),
-    }
+    spec = killable_spec(
+        "interrupted", tmp_path / "results", EPOCHS, 0.2, search={"num_samples": TRIALS}
+    )
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, GROUND_TRUTH_ENV: str(ground_truth)}
     process = start(["run", str(tmp_path / "spec.yaml"), "--num-cpus", "2"], env)

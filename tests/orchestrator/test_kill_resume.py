@@ -20,7 +20,7 @@ import yaml
 
 import caviar
 from tests.conftest import kill_session
-from tests.results.killable import GROUND_TRUTH_ENV
+from tests.results.killable import GROUND_TRUTH_ENV, killable_spec
 
 EPOCHS, TRIALS = 5, 6
 
@@ -65,16 +65,9 @@ def test_kill_9_mid_sweep_then_resume_finishes_without_rerunning(
     tmp_path: Path, search: dict[str, Any]
 ) -> None:
     ground_truth = tmp_path / "ground_truth.csv"
-    spec = {
-        "name": "killed",
-        "trainable": "tests.results.killable:train",
-        "metric": "score",
-        "mode": "max",
-        "space": {"x": "uniform(0, 1)", "epochs": EPOCHS, "sleep": 1.0},
-        "search": search,
-        "max_concurrent": 2,
-        "storage": str(tmp_path / "results"),
-    }
+    spec = killable_spec(
+        "killed", tmp_path / "results", EPOCHS, 1.0, search=search, max_concurrent=2
+    )
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     sweep = tmp_path / "results" / "killed"
     env = {**os.environ, GROUND_TRUTH_ENV: str(ground_truth)}

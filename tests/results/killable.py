@@ -8,9 +8,25 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 GROUND_TRUTH_ENV = "CAVIAR_TEST_GROUND_TRUTH"
+
+
+def killable_spec(
+    name: str, storage: Path, epochs: int, sleep: float, **extra: Any
+) -> dict[str, Any]:
+    """A sweep spec of this trainable: score = x * epoch, maximized; ``extra`` keys added."""
+    return {
+        "name": name,
+        "trainable": "tests.results.killable:train",
+        "metric": "score",
+        "mode": "max",
+        "space": {"x": "uniform(0, 1)", "epochs": epochs, "sleep": sleep},
+        "storage": str(storage),
+        **extra,
+    }
 
 
 def train(config: dict[str, Any], ctx: Any) -> None:

@@ -22,7 +22,7 @@ import yaml
 
 import caviar
 from tests.conftest import kill_session
-from tests.results.killable import GROUND_TRUTH_ENV
+from tests.results.killable import GROUND_TRUTH_ENV, killable_spec
 
 EPOCHS, TRIALS = 8, 6
 
@@ -73,16 +73,14 @@ def killed_and_resumed(
 ) -> tuple[str, Path, int]:
     """Run the killable sweep, ``kill`` it ``kills`` times while it runs, resume it to the end."""
     ground_truth = tmp_path / "ground_truth.csv"
-    spec = {
-        "name": "killed",
-        "trainable": "tests.results.killable:train",
-        "metric": "score",
-        "mode": "max",
-        "space": {"x": "uniform(0, 1)", "epochs": EPOCHS, "sleep": 0.2},
-        "search": {"algorithm": "random", "num_samples": TRIALS},
-        "scheduler": {"name": "fifo"},
-        "storage": str(tmp_path / "results"),
-    }
+    spec = killable_spec(
+        "killed",
+        tmp_path / "results",
+        EPOCHS,
+        0.2,
+        search={"algorithm": "random", "num_samples": TRIALS},
+        scheduler={"name": "fifo"},
+    )
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     sweep = str(tmp_path / "results" / "killed")
     env = {**os.environ, GROUND_TRUTH_ENV: str(ground_truth)}

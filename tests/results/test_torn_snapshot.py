@@ -20,23 +20,15 @@ import caviar
 from caviar.orchestrator.run import resume_sweep, run_sweep
 from caviar.orchestrator.searchers import SpaceSearcher
 from caviar.orchestrator.spec import SweepSpec, parse_spec
+from tests.results.killable import killable_spec
 
 pytestmark = pytest.mark.xdist_group("ray")
 TRIALS, EPOCHS = 5, 2
 
 
 def _spec(tmp_path: Path) -> SweepSpec:
-    return parse_spec(
-        {
-            "name": "torn",
-            "trainable": "tests.results.killable:train",
-            "metric": "score",
-            "mode": "max",
-            "space": {"x": "uniform(0, 1)", "epochs": EPOCHS, "sleep": 0.0},
-            "search": {"num_samples": TRIALS},
-            "storage": str(tmp_path / "results"),
-        }
-    )
+    spec = killable_spec("torn", tmp_path / "results", EPOCHS, 0.0, search={"num_samples": TRIALS})
+    return parse_spec(spec)
 
 
 def _keep_first_trials(spec: SweepSpec, count: int) -> None:
