@@ -34,6 +34,7 @@ import torch
 from torch.nn import functional as F
 
 from caviar.trainables.data import Dataset
+from caviar.trainables.dropout import keep_mask
 from caviar.trainables.mlp import ACTIVATIONS, build_model, with_defaults
 from caviar.trainables.optim import lr_factor
 
@@ -165,7 +166,7 @@ class FusedMLP:
         return x
 
     def _dropout_masks(self, batch: int) -> list[torch.Tensor | None]:
-        """Per hidden layer, each member's mask drawn from its own generator as nn.Dropout draws it.
+        """Per hidden layer, each member's mask from its own generator, as its trial's Dropout draws it.
 
         A member without dropout draws nothing (unfused it has no Dropout module) and keeps all.
         """
@@ -174,18 +175,17 @@ class FusedMLP:
         if not any(rate > 0 for rate in rates):
             return [None] * hidden
         width = self.params[0].shape[1]
-        # Divided once for all members by each one's keep rate, rounded as nn.Dropout's scalar is.
         keep = torch.tensor([1 - rate for rate in rates], dtype=torch.float64)
         keep = keep.to(torch.get_default_dtype()).view(-1, 1, 1)
         masks: list[torch.Tensor | None] = []
         for _ in range(hidden):
-            layer = torch.empty(len(self.members), batch, width)  # drawn on the CPU generators
+            noise = torch.empty(len(self.members), batch, width)  # drawn on the CPU generators
             for k, (member, rate) in enumerate(zip(self.members, rates, strict=True)):
-                if rate > 0:  # drawn in place: the same numbers as nn.Dropout's fresh tensor
-                    layer[k].bernoulli_(1 - rate, generator=self.dropout_rngs[member])
+                if rate > 0:  # the uniforms the trial's Dropout draws, from the member's generator
+                    torch.rand(batch, width, generator=self.dropout_rngs[member], out=noise[k])
                 else:
-                    layer[k].fill_(1)
-            masks.append(layer.div_(keep).to(self.device))
+                    noise[k].fill_(0)  # below keep = 1: kept
+            masks.append(keep_mask(noise, keep).to(self.device))
         return masks
 
     def _losses(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

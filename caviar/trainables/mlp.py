@@ -18,6 +18,7 @@ from torch import nn
 
 from caviar.trainables.context import TrialContext
 from caviar.trainables.data import Dataset
+from caviar.trainables.dropout import Dropout
 from caviar.trainables.optim import LR_SCHEDULES, build_optimizer, lr_factor
 
 __all__ = ["DEFAULTS", "LR_SCHEDULES", "build_model", "build_optimizer", "lr_factor", "train_mlp"]
@@ -92,7 +93,7 @@ def build_model(config: Mapping[str, Any], n_inputs: int, n_outputs: int) -> nn.
             modules.append(nn.BatchNorm1d(width))
         modules.append(activation())
         if config["dropout"] > 0:
-            modules.append(nn.Dropout(float(config["dropout"])))
+            modules.append(Dropout(float(config["dropout"])))
     modules.append(nn.Linear(width, n_outputs))
     model = nn.Sequential(*modules)
     _initialize(model, str(config["init"]))
