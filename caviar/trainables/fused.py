@@ -12,8 +12,9 @@ Exact equivalence with ``mlp.train_mlp`` (same seed, CPU, within float rounding)
   RNG stands after building the model, and are drawn with the same shapes in the same order;
 * its batch order comes from its own ``randperm`` generator seeded ``seed + 1``, so each member
   sees its own batches (the input is gathered per member into ``[K, B, F]``);
-* the optimizer step is torch's single-tensor SGD / Adam / AdamW written over stacked tensors,
-  with lr, momentum, betas, eps and weight decay as per-member ``[K, 1, 1]`` tensors;
+* the optimizer step is torch's single-tensor SGD / Adam / AdamW written over one ``[K, P]``
+  buffer that holds every member's weights (the layers are views into it), with lr, momentum,
+  betas, eps and weight decay as per-member ``[K, 1]`` tensors;
 * the lr schedule is ``optim.lr_factor`` per member and epoch, as LambdaLR applies it.
 
 Members that stop (finished, diverged, out of patience, or cut by the sweep's scheduler) leave the
