@@ -166,18 +166,24 @@ class FusedMLP:
                     x = x * mask
         return x
 
-    def _dropout_masks(self, batch: int) -> list[torch.Tensor | None]:
+    def _keep_rates(self) -> torch.Tensor | None:
+        """The active members' keep rates (1 - dropout) as ``[K, 1, 1]``, or None: no dropout."""
+        rates = [float(self.configs[m]["dropout"]) for m in self.members]
+        if not any(rate > 0 for rate in rates):
+            return None
+        keep = torch.tensor([1 - rate for rate in rates], dtype=torch.float64)
+        return keep.to(torch.get_default_dtype()).view(-1, 1, 1)
+
+    def _dropout_masks(self, batch: int, keep: torch.Tensor | None) -> list[torch.Tensor | None]:
         """Per hidden layer, each member's mask from its own generator, as its trial's Dropout draws it.
 
         A member without dropout draws nothing (unfused it has no Dropout module) and keeps all.
         """
-        rates = [float(self.configs[m]["dropout"]) for m in self.members]
         hidden = len(self.params) // 2 - 1
-        if not any(rate > 0 for rate in rates):
+        if keep is None:
             return [None] * hidden
         width = self.params[0].shape[1]
-        keep = torch.tensor([1 - rate for rate in rates], dtype=torch.float64)
-        keep = keep.to(torch.get_default_dtype()).view(-1, 1, 1)
+        rates = [float(self.configs[m]["dropout"]) for m in self.members]
         masks: list[torch.Tensor | None] = []
         for _ in range(hidden):
             noise = torch.empty(len(self.members), batch, width)  # drawn on the CPU generators
@@ -221,6 +227,7 @@ class FusedMLP:
         l1 = _per_member([float(self.configs[m]["l1"]) for m in self.members], self.x_train, 1)
         use_l1 = bool((l1 > 0).any())
         hyper = self._hyperparameters(lrs)
+        keep = self._keep_rates()
         # Summed on the device (no sync per step); float64 as the unfused trial sums Python floats.
         totals = torch.zeros(len(self.members), dtype=torch.float64, device=self.device)
         with warnings.catch_warnings():
@@ -229,13 +236,12 @@ class FusedMLP:
             warnings.filterwarnings("ignore", message="grad and param do not obey")
             for start in range(0, n, self.batch_size):
                 index = orders[:, start : start + self.batch_size]
-                output = self._forward(self.x_train[index], self._dropout_masks(index.shape[1]))
+                masks = self._dropout_masks(index.shape[1], keep)
+                output = self._forward(self.x_train[index], masks)
                 losses = self._losses(output, self.y_train[index])
                 if use_l1:
-                    penalty = torch.stack([p.abs().flatten(1).sum(dim=1) for p in self.params]).sum(
-                        0
-                    )
-                    losses = losses + l1 * penalty
+                    penalty = torch.stack([p.abs().flatten(1).sum(dim=1) for p in self.params])
+                    losses = losses + l1 * penalty.sum(0)
                 self.flat_grad.zero_()
                 losses.sum().backward()  # type: ignore[no-untyped-call]
                 self._step(hyper)
