@@ -21,34 +21,23 @@ from pathlib import Path
 from benchmarks.common import PLOTS, ROOT, machine, table
 
 HERE = Path(__file__).resolve().parent
-# In the order they run; each module takes --quick, --out and (where it plots) --plots. A module
-# without --out (fused.py, from another branch) is run with --quick or not, and what it prints is
-# its section. Modules not in this checkout are left out.
-KNOWN = ("overhead", "time_to_target", "scaling", "results_store", "fused")
-BENCHMARKS = tuple(name for name in KNOWN if (HERE / f"{name}.py").is_file())
+# In the order they run; each takes --quick, --out and (where it plots) --plots
+# (benchmarks.common.section_parser).
+BENCHMARKS = ("overhead", "time_to_target", "scaling", "results_store", "fused")
 PLOTTING = {"overhead", "time_to_target", "scaling"}
 
 
 def run_one(name: str, quick: bool, plots: Path, out: Path) -> tuple[str, float]:
     """One benchmark in a child process; its section, or a note saying that it failed."""
-    writes_out = "--out" in (HERE / f"{name}.py").read_text()
-    command = [sys.executable, "-m", f"benchmarks.{name}"]
-    if writes_out:
-        command += ["--out", str(out)]
+    command = [sys.executable, "-m", f"benchmarks.{name}", "--out", str(out)]
     if quick:
         command.append("--quick")
     if name in PLOTTING:
         command += ["--plots", str(plots)]
     print(f"== {name}: {' '.join(command[1:])}", flush=True)
     start = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=ROOT, check=False, stdout=None if writes_out else subprocess.PIPE, text=True
-    )
+    done = subprocess.run(command, cwd=ROOT, check=False)
     seconds = time.perf_counter() - start
-    if not writes_out and done.returncode == 0:
-        print(done.stdout)
-        printed = done.stdout.strip()
-        out.write_text(printed if printed.startswith("## ") else f"## {name}.py\n\n{printed}\n")
     if done.returncode != 0 or not out.is_file():
         return (
             f"## {name}\n\nFailed (exit code {done.returncode}); see the console output.\n",

@@ -1,7 +1,9 @@
-"""What every benchmark shares: running a caviar sweep in-process, the machine, memory, tables."""
+"""What every benchmark shares: its command line, running a caviar sweep in-process, the machine,
+memory, tables and plots."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import time
@@ -105,3 +107,42 @@ def machine() -> dict[str, str]:
 def fmt(value: float, digits: int = 2) -> str:
     """A number for a table; NaN as '-'."""
     return "-" if value != value else f"{value:,.{digits}f}"
+
+
+def section_parser(doc: str | None, quick: str, plots: bool = True) -> argparse.ArgumentParser:
+    """The options every benchmark takes: --quick, --out (its RESULTS.md section) and --plots."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--out", type=Path, default=None, help="also write the section here")
+    if plots:
+        parser.add_argument("--plots", type=Path, default=PLOTS, help="where PNGs go")
+    return parser
+
+
+def emit(text: str, out: Path | None) -> str:
+    """Print a benchmark's section, and write it to ``out`` for ``python -m benchmarks``."""
+    print(text)
+    if out is not None:
+        out.write_text(text)
+    return text
+
+
+def figure(plot_dir: Path, *grid: int, **subplots: Any) -> tuple[Any, Any]:
+    """A matplotlib figure and its axes (``plt.subplots``) drawn off-screen, ``plot_dir`` made."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    return plt.subplots(*grid, **subplots)
+
+
+def save_plot(fig: Any, plot_dir: Path, name: str) -> Path:
+    """Write ``fig`` as ``plot_dir/name`` and free it."""
+    import matplotlib.pyplot as plt
+
+    path = plot_dir / name
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -16,7 +16,6 @@ Run: ``python -m benchmarks.fused [--quick] [--trials N] [--fuse K|auto] [--devi
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.common import emit, section_parser
 from caviar.search_spaces import Space
 from caviar.trainables.bundle import MEMBERS_KEY, STOP_KEY, member_metrics, train_bundle
 from caviar.trainables.context import TrialContext
@@ -241,15 +241,14 @@ def benchmark(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small sweep (seconds)")
+    parser = section_parser(__doc__, "a small sweep (seconds)", plots=False)
     parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--fuse", default="auto", help="K, or auto (the default)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-sweep", action="store_true", help="the training loop only")
     args = parser.parse_args()
     fuse = args.fuse if args.fuse == "auto" else int(args.fuse)
-    print(benchmark(args.quick, args.trials, fuse, args.device, not args.no_sweep))
+    emit(benchmark(args.quick, args.trials, fuse, args.device, not args.no_sweep), args.out)
 
 
 if __name__ == "__main__":

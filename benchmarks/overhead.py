@@ -17,7 +17,6 @@ Per-trial overhead = wall time of the sweep / N. Ray's start-up is outside every
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -27,7 +26,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import PLOTS, fmt, ray_session, run_caviar, table
+from benchmarks.common import (
+    PLOTS,
+    emit,
+    figure,
+    fmt,
+    ray_session,
+    run_caviar,
+    save_plot,
+    section_parser,
+    table,
+)
 from benchmarks.trivial import trivial_spec
 
 REPORTS = 10
@@ -129,25 +138,16 @@ def run(n: int, plot_dir: Path | None = PLOTS) -> tuple[str, dict[str, float]]:
 
 def plot_bars(n: int, per_trial: dict[str, float], plot_dir: Path) -> Path:
     """Per-trial overhead of each runner, on a log axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plot_dir.mkdir(parents=True, exist_ok=True)
     names = list(per_trial)[::-1]
     values = [per_trial[name] * 1000 for name in names]
-    fig, ax = plt.subplots(figsize=(8, 3))
+    fig, ax = figure(plot_dir, figsize=(8, 3))
     bars = ax.barh(names, values, color=["C2", "C7", "C3", "C0"][-len(names) :])
     ax.bar_label(bars, labels=[f"{v:,.1f} ms" for v in values], padding=3)
     ax.set_xscale("log")
     ax.set_xlim(min(values) / 2, max(values) * 8)
     ax.set_xlabel("orchestration overhead per trial (ms, log scale)")
     ax.set_title(f"{n} trivial trials x {REPORTS} reports, ASHA")
-    path = plot_dir / "overhead.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_plot(fig, plot_dir, "overhead.png")
 
 
 def section(
@@ -180,17 +180,11 @@ def section(
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10 trials instead of 100")
+    parser = section_parser(__doc__, "10 trials instead of 100")
     parser.add_argument("--trials", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=None, help="also write the section here")
-    parser.add_argument("--plots", type=Path, default=PLOTS, help="where PNGs go")
     args = parser.parse_args(argv)
     text, _ = run(args.trials or (10 if args.quick else 100), args.plots)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text)
-    return text
+    return emit(text, args.out)
 
 
 if __name__ == "__main__":

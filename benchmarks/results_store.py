@@ -13,7 +13,6 @@ Prints a markdown table.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from typing import Any
 import yaml
 from ray.tune.experiment import Trial
 
+from benchmarks.common import emit, section_parser
 from benchmarks.trivial import trivial_spec
 from caviar.results.callback import ParquetResultsCallback
 from caviar.results.store import SweepStore
@@ -215,12 +215,10 @@ def table(rows: list[dict[str, Any]], n: int, reports: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 trials instead of 1,000")
+    parser = section_parser(__doc__, "200 trials instead of 1,000", plots=False)
     parser.add_argument("--reports", type=int, default=20)
     parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--sweep-trials", type=int, default=None, help="0 skips the real sweep")
-    parser.add_argument("--out", type=Path, default=None, help="also write the section here")
     args = parser.parse_args(argv)
     n = args.trials or (200 if args.quick else 1000)
     sweep_trials = (
@@ -234,12 +232,9 @@ def main(argv: list[str] | None = None) -> str:
         if sweep_trials:
             rows.append(real_sweep(workdir, sweep_trials, args.reports))
         text = table(rows, n, args.reports) + "\n"
-        print(text)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if args.out is not None:
-        args.out.write_text(text)
-    return text
+    return emit(text, args.out)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 import threading
@@ -21,7 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import PLOTS, fmt, ray_session, rss_mb, run_caviar, table
+from benchmarks.common import (
+    PLOTS,
+    emit,
+    figure,
+    fmt,
+    ray_session,
+    rss_mb,
+    run_caviar,
+    save_plot,
+    section_parser,
+    table,
+)
 from benchmarks.time_to_target import SPACE, digits_table
 from benchmarks.trivial import trivial_spec
 
@@ -217,14 +227,8 @@ def section(
 
 
 def plot_trials(rows: list[dict[str, Any]], plot_dir: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plot_dir.mkdir(parents=True, exist_ok=True)
     ns = [r["n"] for r in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right) = figure(plot_dir, 1, 2, figsize=(10, 4))
     left.plot(ns, [r["ms_per_trial"] for r in rows], marker="o", label="wall / trial")
     left.plot(ns, [r["marginal_ms"] for r in rows], marker="s", label="marginal per trial")
     left.legend()
@@ -240,23 +244,13 @@ def plot_trials(rows: list[dict[str, Any]], plot_dir: Path) -> Path:
     right.set_title("driver memory")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-    path = plot_dir / "scaling.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_plot(fig, plot_dir, "scaling.png")
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke-test size")
-    parser.add_argument("--plots", type=Path, default=PLOTS, help="where PNGs go")
-    parser.add_argument("--out", type=Path, default=None, help="also write the section here")
-    args = parser.parse_args(argv)
+    args = section_parser(__doc__, "a smoke-test size").parse_args(argv)
     text, _ = run(QUICK if args.quick else FULL, args.plots)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text)
-    return text
+    return emit(text, args.out)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ same order for fifo and ASHA at one seed, so that comparison is paired.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import tempfile
@@ -30,7 +29,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import PLOTS, fmt, ray_session, run_caviar, table
+from benchmarks.common import (
+    PLOTS,
+    emit,
+    figure,
+    fmt,
+    ray_session,
+    run_caviar,
+    save_plot,
+    section_parser,
+    table,
+)
 from caviar.errors import SpecError
 
 SPACE: dict[str, Any] = {
@@ -309,15 +318,9 @@ def _versus_panda(runs: list[Run]) -> list[str]:
 
 def plot_curves(runs: list[Run], size: Size, plot_dir: Path) -> Path:
     """Best val_accuracy so far against wall time, mean over seeds with min-max band."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plot_dir.mkdir(parents=True, exist_ok=True)
     end = max(r.wall_s for r in runs)
     grid = np.linspace(0, end, 200)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = figure(plot_dir, figsize=(8, 5))
     for mode in dict.fromkeys(r.mode for r in runs):
         ys = []
         for r in (r for r in runs if r.mode == mode):
@@ -348,24 +351,15 @@ def plot_curves(runs: list[Run], size: Size, plot_dir: Path) -> Path:
     ax.set_title("digits MLP: best val_accuracy vs wall time (mean over seeds, band: min-max)")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    path = plot_dir / "time_to_target.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_plot(fig, plot_dir, "time_to_target.png")
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke-test size")
-    parser.add_argument("--plots", type=Path, default=PLOTS, help="where PNGs go")
-    parser.add_argument("--out", type=Path, default=None, help="also write the section here")
-    args = parser.parse_args(argv)
+    args = section_parser(__doc__, "a smoke-test size").parse_args(argv)
     started = time.perf_counter()
     text, _ = run(QUICK if args.quick else FULL, args.plots)
-    print(text)
+    emit(text, args.out)
     print(f"(time_to_target took {time.perf_counter() - started:.0f} s)")
-    if args.out is not None:
-        args.out.write_text(text)
     return text
 
 
