@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -94,7 +94,7 @@ def resume(
     import yaml
 
     raw = yaml.safe_load(SweepStore.at(sweep_dir).read_text(SPEC_FILE))
-    _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"))
+    _summarize(sweep_dir, *_primary(raw))
     _exit_for(outcome)
 
 
@@ -114,7 +114,7 @@ def show(
     text = store.read_text(SPEC_FILE)
     out.print(text.rstrip())
     raw = yaml.safe_load(text)
-    _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"), top)
+    _summarize(sweep_dir, *_primary(raw), top)
 
 
 @app.command(name="ls")
@@ -133,11 +133,12 @@ def list_sweeps(storage: Annotated[str, typer.Argument(metavar="STORAGE")] = "re
     for directory in dirs:
         raw = yaml.safe_load(SweepStore.at(directory).read_text(SPEC_FILE))
         trials = read_trials(directory)
-        best_column = f"best_{raw['metric']}"
+        metric, mode = _primary(raw)
+        best_column = f"best_{metric}"
         best = "-"
         if best_column in trials and trials[best_column].notna().any():
             values = trials[best_column].dropna()
-            best = f"{raw['metric']} {(values.min() if raw.get('mode', 'min') == 'min' else values.max()):.4g}"
+            best = f"{metric} {(values.min() if mode == 'min' else values.max()):.4g}"
         counts = trials["status"].value_counts().to_dict() if len(trials) else {}
         started = (
             str(trials["started_at"].min())[:19] if "started_at" in trials and len(trials) else "-"
@@ -301,6 +302,13 @@ def stop(job_id: Annotated[str, typer.Argument(metavar="JOB")], address: Dashboa
     print(f"caviar: {'stopping' if stopped else 'already ended:'} {job_id}")
 
 
+def _primary(raw: dict[str, Any]) -> tuple[str, str]:
+    """A stored spec's first objective: its metric, or the first of a list (multi-objective)."""
+    from caviar.results.pareto import spec_objectives
+
+    return spec_objectives(raw)[0]
+
+
 def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
     from caviar.results.readers import read_trials
 
@@ -320,6 +328,9 @@ def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
     for _, row in ranked.head(top).iterrows():
         table.add_row(*(_cell(row[c]) for c in ["trial_id", best_column, *params]))
     out.print(table)
+    if "pareto" in trials:  # a multi-objective sweep
+        front = trials[trials["pareto"].fillna(False).astype(bool)]
+        out.print(f"{len(front)} trials on the Pareto front: {', '.join(front['trial_id'])}")
     _print_confirmations(trials, metric, mode)
     stopped = int(trials["stopped_early"].fillna(False).sum()) if "stopped_early" in trials else 0
     out.print(

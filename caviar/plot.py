@@ -76,8 +76,10 @@ def load_sweep(path: str) -> SweepData:
     store = SweepStore.at(path)
     if not store.exists(SPEC_FILE):
         raise FileNotFoundError(f"no caviar sweep at {path} ({SPEC_FILE} not found)")
+    from caviar.results.pareto import spec_objectives
+
     spec = yaml.safe_load(store.read_text(SPEC_FILE)) or {}
-    mode = spec.get("mode", "min")
+    metric, mode = spec_objectives(spec)[0]  # a multi-objective sweep: the first objective
     if mode not in ("min", "max"):
         raise ValueError(f"mode: must be 'min' or 'max', got {mode!r}")
     return SweepData(
@@ -85,7 +87,7 @@ def load_sweep(path: str) -> SweepData:
         trials=read_trials(path),
         curves=read_curves(path),
         space=Space.from_dict(spec.get("space") or {}),
-        metric=str(spec["metric"]),
+        metric=metric,
         mode=mode,
         spec=spec,
     )

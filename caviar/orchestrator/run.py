@@ -24,9 +24,9 @@ from caviar.orchestrator.searchers import (
     CoarseToFineSearcher,
     ConfirmingSearcher,
     SpaceSearcher,
+    optuna_searcher,
     search_algorithm,
     total_trials,
-    tpe_searcher,
 )
 from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
 from caviar.results.callback import ParquetResultsCallback
@@ -237,6 +237,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             spec.to_yaml(),
             __version__,
             max_t=spec.scheduler.options.get("max_t"),
+            objectives=spec.objectives,
         )
     ]
     callbacks.append(SchedulerStateCallback(scheduler))
@@ -302,9 +303,14 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
         return generator, param_space, _pbt_samples(spec), planned_trials(spec)
     total = total_trials(spec.space, search.algorithm, search.num_samples)
     searcher: Any
-    if search.algorithm == "tpe":
-        searcher = tpe_searcher(
-            spec.space, spec.seed, spec.metric, spec.mode, search.n_startup_trials
+    if search.algorithm in ("tpe", "nsga2"):
+        searcher = optuna_searcher(
+            spec.space,
+            spec.seed,
+            spec.objectives,
+            search.algorithm,
+            search.n_startup_trials,
+            search.population_size,
         )
     elif search.algorithm == "coarse_to_fine":
         searcher = CoarseToFineSearcher(
