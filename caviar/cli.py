@@ -210,6 +210,51 @@ def report(
     )
 
 
+@app.command()
+def export(
+    tracker: Annotated[str, typer.Argument(metavar="TRACKER", help="mlflow | tensorboard")],
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow store, e.g. sqlite:///mlflow.db."),
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option(help="MLflow experiment (default: the sweep's name).")
+    ] = None,
+    logdir: Annotated[
+        str | None, typer.Option(help="TensorBoard logdir (default: SWEEP_DIR/tensorboard).")
+    ] = None,
+) -> None:
+    """Replay a sweep's results into MLflow (a parent run, a child per trial) or TensorBoard."""
+    import importlib.util
+
+    import yaml
+
+    from caviar.orchestrator.spec import LOGGER_INSTALL, LOGGERS
+    from caviar.results.store import SPEC_FILE, SweepStore
+    from caviar.results.trackers import TRACKERS, export_sweep
+
+    if tracker not in TRACKERS:
+        raise SpecError("TRACKER", f"must be one of {', '.join(TRACKERS)}, got {tracker!r}")
+    if importlib.util.find_spec(LOGGERS[tracker]) is None:
+        raise SpecError(
+            "TRACKER",
+            f"{tracker} needs the {LOGGERS[tracker]!r} package, which is not installed: "
+            f"{LOGGER_INSTALL[tracker]}",
+        )
+    store = SweepStore.at(sweep_dir)
+    if not store.exists(SPEC_FILE):
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
+    stored = (yaml.safe_load(store.read_text(SPEC_FILE)) or {}).get(tracker) or {}
+    given = {"tracking_uri": tracking_uri, "experiment": experiment, "logdir": logdir}
+    options = {**stored, **{k: v for k, v in given.items() if v is not None}}
+    trials, rows = export_sweep(sweep_dir, tracker, options)
+    where = options.get("tracking_uri") or options.get("logdir") or "the default location"
+    out.print(
+        f"caviar: exported {trials} trials ({rows} results) of {sweep_dir} to {tracker} at {where}"
+    )
+
+
 cluster_app = typer.Typer(
     no_args_is_help=True, help="Ray cluster templates: AWS, GCP, KubeRay, SLURM."
 )

@@ -88,7 +88,7 @@ def load_sweep(path: str) -> SweepData:
         curves=read_curves(path),
         space=Space.from_dict(spec.get("space") or {}),
         metric=metric,
-        mode=mode,
+        mode="max" if mode == "max" else "min",
         spec=spec,
     )
 

@@ -359,21 +359,23 @@ def planned_trials(spec: SweepSpec) -> int:
 
 
 def logger_callbacks(spec: SweepSpec) -> list[Any]:
-    """Ray Tune's own logger callbacks that ``loggers:`` switches on; imported only when asked."""
+    """The trackers that ``loggers:`` switches on; their packages are imported only when asked.
+
+    MLflow and TensorBoard are caviar's own callback (results/trackers: a parent run per sweep,
+    a child run per trial, from the rows the Parquet store gets); W&B is Ray Tune's callback.
+    """
+    from caviar.results.trackers import sink_factories
+
     found: list[Any] = []
-    for name in spec.loggers:
-        if name == "tensorboard":
-            from ray.tune.logger import TBXLoggerCallback
+    factories = sink_factories(spec.loggers, spec.tracker_options, spec.name, spec.sweep_uri)
+    if factories:
+        from caviar.results.trackers.callback import TrackerCallback
 
-            found.append(TBXLoggerCallback())  # type: ignore[no-untyped-call]
-        elif name == "mlflow":
-            from ray.air.integrations.mlflow import MLflowLoggerCallback
+        found.append(TrackerCallback(factories))
+    if "wandb" in spec.loggers:
+        from ray.air.integrations.wandb import WandbLoggerCallback
 
-            found.append(MLflowLoggerCallback(experiment_name=spec.name))
-        elif name == "wandb":
-            from ray.air.integrations.wandb import WandbLoggerCallback
-
-            found.append(WandbLoggerCallback(project=spec.name))
+        found.append(WandbLoggerCallback(project=spec.name))
     return found
 
 

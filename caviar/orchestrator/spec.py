@@ -18,6 +18,7 @@ import yaml
 from caviar.errors import SpecError
 from caviar.orchestrator.spec_extras import (
     check_estimator,
+    check_trackers,
     parse_objectives,
     parse_scoring,
     parse_tracker_options,
@@ -298,6 +299,7 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     loggers = _parse_loggers(raw.get("loggers"))
     tracker_options = parse_tracker_options(raw, loggers)
     fuse = _parse_fuse(raw.get("fuse"))
+    check_trackers(loggers, storage, fuse, tracker_options)
     spec = SweepSpec(
         name=name,
         trainable=trainable,

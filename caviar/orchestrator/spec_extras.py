@@ -86,6 +86,28 @@ def parse_tracker_options(
     return found
 
 
+def check_trackers(
+    loggers: Sequence[str], storage: str, fuse: object, options: Mapping[str, Any]
+) -> None:
+    """Combinations the trackers cannot log: fused bundles, TensorBoard files on an object store."""
+    live = [name for name in loggers if name in TRACKER_OPTIONS]
+    if live and fuse is not None:
+        raise SpecError(
+            "loggers",
+            f"{live[0]} logs Tune trials, which are bundles of configs under fuse: drop fuse, or "
+            f"run `caviar export {live[0]} SWEEP_DIR` after the sweep",
+        )
+    if (
+        "tensorboard" in loggers
+        and "://" in storage
+        and "logdir" not in options.get("tensorboard", {})
+    ):
+        raise SpecError(
+            "tensorboard.logdir",
+            f"TensorBoard writes local files: give a local logdir (storage is {storage})",
+        )
+
+
 def parse_scoring(value: Any, trainable: str) -> tuple[str, ...]:
     """``scoring: r2`` or a list of scikit-learn scorer names; only for sklearn trainables."""
     from caviar.trainables.estimator import check_scorer, is_estimator_path

@@ -62,6 +62,9 @@ def check_against_grid_search(tmp_path: Path, points: int) -> None:
     assert best["val_r2"] == pytest.approx(search.best_score_, rel=1e-12)
     assert (trials["iterations"] == 1).all()  # Ridge fits in one step: one report
     assert (trials["n_params"] == 2).all()  # one coefficient and the intercept
+    # No loggers: nothing but the Parquet tables (no TensorBoard or MLflow files).
+    assert not list(Path(outcome.sweep_uri).rglob("events.out.tfevents.*"))
+    assert not (Path(outcome.sweep_uri) / "tensorboard").exists()
 
 
 def test_ridge_on_a_10_point_log_grid_finds_grid_search_cv_alpha(
