@@ -265,8 +265,9 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     metric, mode = metrics[0], modes[0]
     space = _parse_space(raw.get("space"))
     if trainable == BUILTIN:
-        for index, name in enumerate(metrics):
-            _check_mlp(space, name, data, "metric" if len(metrics) == 1 else f"metric[{index}]")
+        for index, objective in enumerate(metrics):
+            path = "metric" if len(metrics) == 1 else f"metric[{index}]"
+            _check_mlp(space, objective, data, path)
     scoring = parse_scoring(raw.get("scoring"), trainable)
     if is_estimator_path(trainable):
         check_estimator(trainable, space, metrics, scoring)

@@ -89,7 +89,7 @@ def check_scorer(name: str) -> None:
 
     names = get_scorer_names()
     if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(f"{name!r} is not a scikit-learn scorer{hint}")
 
