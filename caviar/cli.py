@@ -249,7 +249,12 @@ def export(
     given = {"tracking_uri": tracking_uri, "experiment": experiment, "logdir": logdir}
     options = {**stored, **{k: v for k, v in given.items() if v is not None}}
     trials, rows = export_sweep(sweep_dir, tracker, options)
-    where = options.get("tracking_uri") or options.get("logdir") or "the default location"
+    from caviar.results.trackers import default_logdir
+
+    if tracker == "tensorboard":
+        where = str(options.get("logdir") or default_logdir(sweep_dir))
+    else:
+        where = str(options.get("tracking_uri") or "MLflow's default tracking URI")
     out.print(
         f"caviar: exported {trials} trials ({rows} results) of {sweep_dir} to {tracker} at {where}"
     )

@@ -240,7 +240,7 @@ def _top_table(sweep: SweepData) -> str:
     column = plot.metric_column(trials, sweep.metric)
     best = plot.ranked(trials, sweep.metric, sweep.mode).head(TOP_TABLE)
     params = [n for n in sweep.space if n in trials]
-    extra = [c for c in ("iterations", "stopped_early", "status") if c in trials]
+    extra = [c for c in ("iterations", "stopped_early", "status", "pareto") if c in trials]
     columns = ["trial_id", column, *params, *extra]
     head = "".join(
         f'<th class="{"id" if c == "trial_id" else ""}">{html.escape(c)}</th>'

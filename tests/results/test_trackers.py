@@ -135,3 +135,41 @@ def test_live_trackers_and_exports_equal_the_parquet_tables(
     assert "exported 4 trials" in capsys.readouterr().out
     check_mlflow(other, "x", outcome.sweep_uri)
     check_tensorboard(tmp_path / "tb", outcome.sweep_uri)
+
+
+def test_a_resumed_live_sweep_continues_its_parent_and_child_runs(tmp_path: Path) -> None:
+    """What `caviar resume` does to the live MLflow writer: a new callback (unpickled, as Tune
+    restores it) finds the sweep's parent run and its children again instead of adding runs."""
+    import pickle
+
+    from caviar.results.trackers import sink_factories
+    from caviar.results.trackers.callback import TrackerCallback
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    options = {"mlflow": {"tracking_uri": uri, "experiment": "resumed"}}
+    callback = TrackerCallback(sink_factories(["mlflow"], options, "s", str(tmp_path / "s")))
+    callback.setup()
+    first = callback._sinks[0]
+    first.start_trial("t1", {"x": 0.5})
+    first.log("t1", 1, {"loss": 2.0}, 0.0)
+    first.close(interrupted=True)  # Ctrl-C
+
+    again = pickle.loads(pickle.dumps(callback))  # as Tune restores its callbacks
+    assert again._sinks == []  # no client travels in the pickle
+    again.setup()
+    sink = again._sinks[0]
+    assert sink.parent_id == first.parent_id and sink.runs == first.runs  # type: ignore[attr-defined]
+    sink.start_trial("t1", {"x": 0.5})
+    sink.log("t1", 2, {"loss": 1.0}, 0.0)
+    sink.end_trial("t1", "TERMINATED", None)
+    sink.close(interrupted=False)
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("resumed")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 2  # one parent, one child
+    child = next(r for r in runs if "caviar.trial_id" in r.data.tags)
+    history = client.get_metric_history(child.info.run_id, "loss")
+    assert sorted((m.step, m.value) for m in history) == [(1, 2.0), (2, 1.0)]
+    assert child.info.status == "FINISHED"
+    assert client.get_run(first.parent_id).info.status == "FINISHED"  # type: ignore[attr-defined]
