@@ -216,8 +216,13 @@ def estimator_tune_trainable(
     trainable = EstimatorTrainable(name, scoring)
 
     def run_trial(config: dict[str, Any]) -> None:
+        from threadpoolctl import threadpool_limits
+
+        from caviar.trainables.context import worker_threads
+
         ctx = TrialContext(data)
-        trainable(trainable_config(config), ctx)
+        with threadpool_limits(worker_threads(cpus_per_trial)):  # BLAS/OpenMP: the trial's CPUs
+            trainable(trainable_config(config), ctx)
         ctx.flush()
 
     run_trial.__name__ = name.removeprefix(PREFIX).replace(".", "_")

@@ -67,10 +67,10 @@ def check_against_grid_search(tmp_path: Path, points: int) -> None:
     assert not (Path(outcome.sweep_uri) / "tensorboard").exists()
 
 
-def test_ridge_on_a_10_point_log_grid_finds_grid_search_cv_alpha(
+def test_ridge_on_a_5_point_log_grid_finds_grid_search_cv_alpha(
     ray_local: None, tmp_path: Path
 ) -> None:
-    check_against_grid_search(tmp_path, 10)
+    check_against_grid_search(tmp_path, 5)
 
 
 @pytest.mark.slow
