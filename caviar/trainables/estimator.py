@@ -64,9 +64,13 @@ def constructor_params(cls: type) -> set[str]:
 
 def default_scorer(cls: type) -> str:
     """The scorer equal to the estimator's own ``score``: r2 for regressors, else accuracy."""
-    from sklearn.base import is_regressor
+    from sklearn.base import RegressorMixin, is_regressor
 
-    return "r2" if is_regressor(cls()) else "accuracy"
+    try:
+        regressor = is_regressor(cls())
+    except Exception:  # a constructor that needs arguments (meta-estimators): go by the class
+        regressor = issubclass(cls, RegressorMixin)
+    return "r2" if regressor else "accuracy"
 
 
 def incremental(cls: type) -> str | None:
