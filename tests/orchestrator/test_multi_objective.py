@@ -78,12 +78,19 @@ def test_tpe_and_nsga2_get_both_objectives_and_schedulers_the_first(tmp_path: Pa
         assert isinstance(searcher._sampler, sampler)
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "options"),
+    [
+        ("nsga2", {"population_size": 4}),
+        pytest.param("tpe", {"n_startup_trials": 3}, marks=pytest.mark.slow),
+    ],
+)
 def test_the_pareto_column_is_the_non_dominated_set_of_trials_parquet(
-    ray_local: None, tmp_path: Path
+    ray_local: None, tmp_path: Path, algorithm: str, options: dict[str, Any]
 ) -> None:
-    """NSGA-II through OptunaSearch on both objectives, ASHA on the first; random and grid
-    sweeps get the column the same way (the results callback computes it)."""
-    outcome = run_sweep(parse_spec(spec(tmp_path, "nsga2", population_size=4)), False)
+    """NSGA-II (and TPE) through OptunaSearch on both objectives, ASHA on the first; random and
+    grid sweeps get the column the same way (the results callback computes it)."""
+    outcome = run_sweep(parse_spec(spec(tmp_path, algorithm, **options)), False)
     assert outcome.trials == 8 and not outcome.errors
     trials = pd.read_parquet(Path(outcome.sweep_uri) / "trials.parquet")
     assert trials["pareto"].dtype == bool
