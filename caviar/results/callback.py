@@ -28,6 +28,7 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from caviar.errors import SweepFailed
+from caviar.results.columns import check_metric_reported, safe_metric_names
 from caviar.results.store import SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
 from caviar.search_spaces import Space
@@ -155,6 +156,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._sequence = 0
         self._parts = 0
         self._loaded = False
+        self._metric_seen = False
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks once, when the sweep starts, and restores them from that
@@ -163,7 +165,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         for name in ("_metric_types", "_trial_types", "_buffer", "_records"):
             state[name] = {}
         state.update(_started_here=set(), _ended_here=set())
-        state.update(_dirty=False, _sequence=0, _parts=0, _loaded=False)
+        state.update(_dirty=False, _sequence=0, _parts=0, _loaded=False, _metric_seen=False)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -191,17 +193,15 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     ) -> None:
         self._load()
         step = int(result["training_iteration"])
-        metrics = user_metrics(result)
-        if metrics and self.metric not in metrics:
-            raise SweepFailed(
-                f"metric: the trainable reported {', '.join(sorted(metrics))} but not "
-                f"{self.metric!r} (trial {trial.trial_id}, iteration {step}); "
-                "fix `metric:` in the spec or report it"
-            )
+        reported = user_metrics(result)
+        # A metric may be missing from some reports (validated every 2nd epoch); only a trial
+        # that ends without it, before any trial reported it, stops the sweep (on_trial_complete).
+        self._metric_seen = self._metric_seen or self.metric in reported
+        metrics = safe_metric_names(reported, trial.config)  # never over a column or a parameter
         self._buffer[(trial.trial_id, step)] = {
             "trial_id": trial.trial_id,
             "iteration": step,
-            **metrics,
+            **safe_metric_names(reported, ()),
             "time_total_s": float(result.get("time_total_s", math.nan)),
         }
         record = self._record(trial)
@@ -239,6 +239,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     ) -> None:
         self._ended_here.add(trial.trial_id)
         record = self._record(trial)
+        check_metric_reported(record, self.metric, self._metric_seen)
         reason = getattr(trial, STOP_REASON, None)
         if reason:
             record.error = reason
@@ -376,6 +377,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             )
             record.status = row["status"]
             record.best = row.get(f"best_{self.metric}")
+            self._metric_seen = self._metric_seen or record.best is not None
             record.iterations = row.get("iterations") or 0
             record.error = row.get("error")
             record.stopped_early = bool(row.get("stopped_early"))
