@@ -17,6 +17,7 @@ import yaml
 
 from caviar.errors import SpecError, shown
 from caviar.search_spaces import Choice, Constant, Float, Integer, Space
+from caviar.results.location import check_no_credentials
 from caviar.orchestrator.spec_checks import (
     MAX_CONFIRM,
     MAX_SEED,
@@ -279,9 +280,12 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     if trial_time_limit_s is not None and trial_time_limit_s <= 0:
         raise SpecError("trial_time_limit_s", f"must be > 0, got {trial_time_limit_s}")
     seed = _get(raw, "seed", int, default=0)
-    if not 0 <= seed <= MAX_SEED:
-        raise SpecError("seed", f"must be in [0, 2**32 - 1] (Optuna's and NumPy's), got {seed}")
+    if seed < 0:
+        raise SpecError("seed", f"must be >= 0, got {seed}")
+    if seed > MAX_SEED:
+        raise SpecError("seed", f"must be <= 2**32 - 1 (Optuna's and NumPy's limit), got {seed}")
     storage = str(_get(raw, "storage", str, default="results"))
+    check_no_credentials(storage)
     loggers = _parse_loggers(raw.get("loggers"))
     fuse = _parse_fuse(raw.get("fuse"))
     spec = SweepSpec(
