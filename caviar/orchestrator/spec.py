@@ -16,8 +16,6 @@ from typing import Any
 import yaml
 
 from caviar.errors import SpecError, shown
-from caviar.search_spaces import Choice, Constant, Float, Integer, Space
-from caviar.results.location import check_no_credentials
 from caviar.orchestrator.spec_checks import (
     MAX_CONFIRM,
     MAX_SEED,
@@ -28,6 +26,8 @@ from caviar.orchestrator.spec_checks import (
     check_numbers,
     check_resource_precision,
 )
+from caviar.results.location import check_no_credentials
+from caviar.search_spaces import Choice, Constant, Float, Integer, Space
 from caviar.trainables.adapter import BUILTIN
 from caviar.trainables.data import DataSpec
 from caviar.trainables.lookup import check_trainable
@@ -196,7 +196,9 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     if not path.is_file():
         raise SpecError("SPEC", f"file not found: {path}")
     if path.stat().st_size > MAX_BYTES:
-        raise SpecError(str(path), f"is {path.stat().st_size:,} bytes; a spec may be at most {MAX_BYTES:,}")
+        raise SpecError(
+            str(path), f"is {path.stat().st_size:,} bytes; a spec may be at most {MAX_BYTES:,}"
+        )
     try:
         text = path.read_text()
     except UnicodeDecodeError:
@@ -538,10 +540,14 @@ def _parse_confirm(value: Any) -> ConfirmSpec | None:
     _no_unknown_keys("confirm.", mapping, {"top_k", "seeds"})
     top_k = _get(mapping, "top_k", int, default=5, prefix="confirm.")
     seeds = _get(mapping, "seeds", int, default=3, prefix="confirm.")
-    if not 1 <= top_k <= MAX_CONFIRM:
-        raise SpecError("confirm.top_k", f"must be in [1, {MAX_CONFIRM}], got {top_k}")
-    if not 1 <= seeds <= MAX_CONFIRM:
-        raise SpecError("confirm.seeds", f"must be in [1, {MAX_CONFIRM}], got {seeds}")
+    for key, value in (("top_k", top_k), ("seeds", seeds)):
+        if value < 1:
+            raise SpecError(f"confirm.{key}", f"must be >= 1, got {value}")
+        if value > MAX_CONFIRM:
+            raise SpecError(
+                f"confirm.{key}",
+                f"must be <= {MAX_CONFIRM} (confirm re-trains top_k * seeds trials), got {value}",
+            )
     return ConfirmSpec(top_k, seeds)
 
 
@@ -594,7 +600,9 @@ def _parse_scheduler(value: Any, max_iterations: int | None, space: Space) -> Sc
     mapping = _mapping("scheduler", value)
     name = _get(mapping, "name", str, default="fifo", prefix="scheduler.")
     if name not in SCHEDULERS:
-        raise SpecError("scheduler.name", f"must be one of {', '.join(SCHEDULERS)}, got {shown(name)}")
+        raise SpecError(
+            "scheduler.name", f"must be one of {', '.join(SCHEDULERS)}, got {shown(name)}"
+        )
     allowed = SCHEDULERS[name]
     _no_unknown_keys("scheduler.", mapping, {"name", *allowed})
     options = {
@@ -634,7 +642,9 @@ def _check_option(key: str, option: Any) -> None:
         if len(option) != 2 or not all(
             isinstance(f, int | float) and not isinstance(f, bool) and f > 0 for f in option
         ):
-            raise SpecError(path, f"must be two numbers > 0 such as [1.2, 0.8], got {shown(option)}")
+            raise SpecError(
+                path, f"must be two numbers > 0 such as [1.2, 0.8], got {shown(option)}"
+            )
     elif key == "hyperparam_mutations":
         if not option or not all(isinstance(n, str) for n in option):
             raise SpecError(path, f"must be a list of parameter names, got {shown(option)}")

@@ -58,9 +58,7 @@ def _check_depth(text: str, where: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 line = event.start_mark.line + 1 if event.start_mark else "?"
-                raise SpecError(
-                    where, f"nested more than {MAX_DEPTH} levels deep (at line {line})"
-                )
+                raise SpecError(where, f"nested more than {MAX_DEPTH} levels deep (at line {line})")
         elif isinstance(event, _CLOSE):
             depth -= 1
 

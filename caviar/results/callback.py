@@ -28,7 +28,7 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from caviar.errors import SweepFailed
-from caviar.results.columns import check_metric_reported, safe_metric_names
+from caviar.results.columns import missing_metric, safe_metric_names
 from caviar.results.store import SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
 from caviar.search_spaces import Space
@@ -157,6 +157,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._parts = 0
         self._loaded = False
         self._metric_seen = False
+        self._failure: SweepFailed | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks once, when the sweep starts, and restores them from that
@@ -165,7 +166,9 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         for name in ("_metric_types", "_trial_types", "_buffer", "_records"):
             state[name] = {}
         state.update(_started_here=set(), _ended_here=set())
-        state.update(_dirty=False, _sequence=0, _parts=0, _loaded=False, _metric_seen=False)
+        state.update(
+            _dirty=False, _sequence=0, _parts=0, _loaded=False, _metric_seen=False, _failure=None
+        )
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -239,7 +242,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     ) -> None:
         self._ended_here.add(trial.trial_id)
         record = self._record(trial)
-        check_metric_reported(record, self.metric, self._metric_seen)
+        # Tune catches errors of this hook (the trial alone would fail): on_step_end raises it.
+        self._failure = self._failure or missing_metric(record, self.metric, self._metric_seen)
         reason = getattr(trial, STOP_REASON, None)
         if reason:
             record.error = reason
@@ -257,6 +261,11 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         record.error = _error_text(trial)
         self._dirty = True
         self.flush()
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        if self._failure is not None:
+            self.flush()
+            raise self._failure
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         self._load()

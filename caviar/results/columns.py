@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Container, Mapping
 from typing import Any
 
+from caviar.errors import SweepFailed
+
 METRIC_PREFIX = "metric_"
 # Written by the results callback into trials.parquet or curves/ (``best_<metric>`` too).
 RESERVED_COLUMNS = frozenset(
@@ -50,22 +52,20 @@ def safe_metric_names(metrics: Mapping[str, Any], params: Container[str]) -> dic
     }
 
 
-def check_metric_reported(record: Any, metric: str, seen: bool) -> None:
-    """Stop the sweep (SweepFailed, exit 1) when a trial ends without ever reporting the sweep's
-    metric and no trial has reported it yet: a typo in ``metric:``, or a function that returns
-    without calling ``ctx.report``. Once some trial reported the metric, a trial that did not
-    (stopped before its first validation) is only a trial without a best value."""
-    from caviar.errors import SweepFailed
-
+def missing_metric(record: Any, metric: str, seen: bool) -> SweepFailed | None:
+    """What stops the sweep (exit 1) when a trial ends without ever reporting the sweep's metric
+    and no trial has reported it yet: a typo in ``metric:``, or a function that returns without
+    calling ``ctx.report``. Once some trial reported the metric, a trial that did not (stopped
+    before its first validation) is only a trial without a best value: None."""
     if seen or record.best is not None or metric in record.metrics:
-        return
+        return None
     if record.iterations == 0:
-        raise SweepFailed(
+        return SweepFailed(
             f"metric: the trainable returned without reporting anything (trial "
             f"{record.trial_id}); call ctx.report({metric}=...) once per iteration"
         )
     names = sorted(n.removeprefix(METRIC_PREFIX) for n in record.metrics if n != "diverged")
-    raise SweepFailed(
+    return SweepFailed(
         f"metric: the trainable reported {', '.join(names)} but not {metric!r} "
         f"(trial {record.trial_id}, {record.iterations} iterations); "
         "fix `metric:` in the spec or report it"

@@ -34,7 +34,7 @@ _USERINFO = re.compile(r"[^/?#@]*@|[^/?#@]*:[^?#]*@")
 
 def has_credentials(uri: str) -> bool:
     """Whether ``scheme://...`` names a user, a password or a secret query parameter."""
-    scheme, sep, rest = uri.partition("://")
+    _, sep, rest = uri.partition("://")
     if not sep:
         return False
     if _USERINFO.match(rest):

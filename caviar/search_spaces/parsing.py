@@ -69,7 +69,9 @@ def _literal(node: ast.expr, name: str) -> Any:
         ) from None
     for item in value if isinstance(value, list | tuple | set) else (value,):
         if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**63:
-            raise ValueError(f"{name}: integers must fit in 64 bits (|value| < 2**63), got {item:.3g}")
+            raise ValueError(
+                f"{name}: integers must fit in 64 bits (|value| < 2**63), got {item:.3g}"
+            )
     return value
 
 

@@ -85,18 +85,22 @@ def _check_source(name: str, module_name: str, attribute: str, path: Path) -> No
             if any(_binds(target, attribute) for target in targets):
                 found = node
         elif isinstance(node, ast.If | ast.Try | ast.For | ast.While | ast.With):
-            dynamic = dynamic or any(
-                isinstance(n, ast.Name) and n.id == attribute for n in ast.walk(node)
-            ) or any(
-                isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == attribute
-                for n in ast.walk(node)
-            )
+            dynamic = dynamic or _mentions(node, attribute)
     if found is None:
         if dynamic:
             return
         raise ValueError(f"module {module_name!r} has no attribute {attribute!r}")
     if isinstance(found, ast.FunctionDef | ast.AsyncFunctionDef) and not _takes_two(found.args):
         raise ValueError(f"{name!r} must take (config, ctx)")
+
+
+def _mentions(node: ast.AST, attribute: str) -> bool:
+    """Whether a nested block may bind ``attribute`` (set in an ``if``, ``try``, loop, ...)."""
+    return any(
+        (isinstance(n, ast.Name) and n.id == attribute)
+        or (isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == attribute)
+        for n in ast.walk(node)
+    )
 
 
 def _binds(target: ast.expr, attribute: str) -> bool:
@@ -107,6 +111,8 @@ def _takes_two(args: ast.arguments) -> bool:
     """Whether a function with these arguments can be called as ``f(config, ctx)``."""
     positional = len(args.posonlyargs) + len(args.args)
     required = positional - len(args.defaults)
-    return (positional >= 2 or args.vararg is not None) and required <= 2 and not [
-        a for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None
-    ]
+    return (
+        (positional >= 2 or args.vararg is not None)
+        and required <= 2
+        and not [a for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+    )

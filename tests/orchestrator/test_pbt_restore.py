@@ -37,4 +37,6 @@ def test_restored_mlp_with_the_same_config_continues_bit_for_bit() -> None:
     whole = run(config)
     half = run({**config}, saved=run({**config, "epochs": 4}).checkpoints[1])
     assert [r["val_loss"] for r in half.reports] == [r["val_loss"] for r in whole.reports[2:]]
-    assert [r["lr_now"] for r in half.reports] == pytest.approx([r["lr_now"] for r in whole.reports[2:]])
+    assert [r["lr_now"] for r in half.reports] == pytest.approx(
+        [r["lr_now"] for r in whole.reports[2:]]
+    )
