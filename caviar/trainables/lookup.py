@@ -12,10 +12,13 @@ here; the trial that imports it reports what is wrong.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.util
 import inspect
+import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from caviar.errors import shown
@@ -39,7 +42,8 @@ def check_trainable(name: str) -> None:
         _check_object(name, module_name, attribute, getattr(module, attribute, None))
         return
     try:
-        spec = importlib.util.find_spec(module_name)
+        with _cwd_last_on_path():  # as on the workers (caviar.cluster.worker_path)
+            spec = importlib.util.find_spec(module_name)
     except (ImportError, ValueError) as error:
         raise ValueError(f"cannot import module {module_name!r}: {error}") from None
     if spec is None:
@@ -48,6 +52,19 @@ def check_trainable(name: str) -> None:
     if origin is None or not origin.endswith(".py"):
         return  # no source to read: the worker that imports it reports what is wrong
     _check_source(name, module_name, attribute, Path(origin))
+
+
+@contextlib.contextmanager
+def _cwd_last_on_path() -> Iterator[None]:
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.append(cwd)
+    try:
+        yield
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
 
 
 def _check_object(name: str, module_name: str, attribute: str, function: object) -> None:
