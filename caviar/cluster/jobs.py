@@ -8,13 +8,13 @@ caviar must be installed on the cluster's nodes (the same version as here).
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from caviar.cluster.connect import PROBE_TIMEOUT_S, match_auth_mode
 from caviar.errors import SpecError
 
 # Never uploaded: environments, results, VCS data, caches.
@@ -40,10 +40,10 @@ def job_client(address: str) -> Any:
         raise SpecError("--address", f"expected the dashboard's http://HOST:8265, got {address!r}")
     port = parsed.port or (443 if parsed.scheme == "https" else 8265)
     probe(address, parsed.hostname, port)
-    _send_token_if_available()
+    url = f"{parsed.scheme}://{parsed.hostname}:{port}"
+    match_auth_mode(address, dashboard_asks_for_token(address, url))
     from ray.job_submission import JobSubmissionClient
 
-    url = f"{parsed.scheme}://{parsed.hostname}:{port}"
     try:
         return JobSubmissionClient(url)
     except (ConnectionError, RuntimeError, ValueError) as error:
@@ -52,17 +52,25 @@ def job_client(address: str) -> Any:
         ) from None
 
 
-def _send_token_if_available() -> None:
-    """An HTTP client may send a token to any dashboard; one that wants it then lets us in."""
-    if "RAY_AUTH_MODE" in os.environ:
-        return
+def dashboard_asks_for_token(address: str, url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Ask the dashboard for its job list without a token: True if it answers 401 (it wants one).
+
+    The token (``~/.ray/auth_token``) goes only to a dashboard that asked for it, never to
+    whatever ``--address`` names; a dashboard without authentication gets none.
+    """
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}/api/jobs/", method="GET")
     try:
-        from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    if AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
-        os.environ["RAY_AUTH_MODE"] = "token"
-        Config.initialize("")
+        with urllib.request.urlopen(request, timeout=timeout):
+            return False
+    except urllib.error.HTTPError as error:
+        return error.code == 401
+    except (urllib.error.URLError, OSError) as error:
+        raise SpecError(
+            "--address", f"cannot use the Ray dashboard at {url}: {_first(error)}"
+        ) from None
 
 
 def entrypoint(spec_relative: str, overrides: list[str]) -> str:
