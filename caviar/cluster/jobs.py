@@ -1,7 +1,8 @@
 """Running a sweep on a remote cluster as a Ray job (Ray's Jobs API, through the head's dashboard).
 
 ``caviar submit SPEC --address http://HEAD:8265`` uploads the working directory (the spec, the user's
-trainable modules and data; not .venv, results or .git) as the job's ``working_dir`` and runs
+trainable modules and data; not .venv, results, .git or files holding secrets: see
+``caviar.cluster.upload``) as the job's ``working_dir`` and runs
 ``caviar run SPEC --address auto`` there: the sweep's driver runs on the head, next to the cluster.
 caviar must be installed on the cluster's nodes (the same version as here).
 """
@@ -15,20 +16,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from caviar.cluster.connect import PROBE_TIMEOUT_S, match_auth_mode
+from caviar.cluster.upload import Upload, plan_upload
 from caviar.errors import SpecError
-
-# Never uploaded: environments, results, VCS data, caches.
-EXCLUDES = [
-    ".venv",
-    "venv",
-    ".git",
-    "results",
-    "__pycache__",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    "*.pyc",
-]
 
 
 def job_client(address: str) -> Any:
@@ -87,20 +76,22 @@ def submit(
     working_dir: str = ".",
     overrides: list[str] | None = None,
     job_id: str | None = None,
+    upload: Upload | None = None,
 ) -> str:
-    """Submit the sweep as a Ray job; returns the job id."""
+    """Submit the sweep as a Ray job; returns the job id. ``upload``: from ``plan_upload``."""
     root = Path(working_dir).resolve()
     spec = Path(spec_path).resolve()
     if not spec.is_relative_to(root):
         raise SpecError(
             "SPEC", f"{spec_path} is outside the uploaded directory {root} (--working-dir)"
         )
+    upload = upload or plan_upload(root)
     client = job_client(address)
     try:
         return str(
             client.submit_job(
                 entrypoint=entrypoint(str(spec.relative_to(root)), overrides or []),
-                runtime_env={"working_dir": str(root), "excludes": EXCLUDES},
+                runtime_env={"working_dir": str(root), "excludes": upload.excludes},
                 submission_id=job_id,
                 metadata={"caviar_spec": str(spec.relative_to(root))},
             )

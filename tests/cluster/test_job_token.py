@@ -26,7 +26,7 @@ class Recorder(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: Recorder
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.server.headers_seen.append(str(self.headers))
         authorized = TOKEN in str(self.headers)
         self.send_response(401 if self.server.wants_token and not authorized else 404)
