@@ -242,9 +242,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     ) -> None:
         self._ended_here.add(trial.trial_id)
         record = self._record(trial)
-        # Tune catches errors of this hook (the trial alone would fail): on_step_end raises it.
-        self._failure = self._failure or missing_metric(record, self.metric, self._metric_seen)
         reason = getattr(trial, STOP_REASON, None)
+        if not reason:  # ended by itself, not by trial_time_limit_s (a slow start is no typo)
+            # Tune catches errors of this hook (only the trial would fail): on_step_end raises it.
+            self._failure = self._failure or missing_metric(record, self.metric, self._metric_seen)
         if reason:
             record.error = reason
         record.status = "ERROR" if record.error else "TERMINATED"
