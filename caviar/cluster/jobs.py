@@ -86,6 +86,12 @@ def submit(
             "SPEC", f"{spec_path} is outside the uploaded directory {root} (--working-dir)"
         )
     upload = upload or plan_upload(root)
+    if spec.relative_to(root).as_posix() not in upload.files:
+        raise SpecError(
+            "SPEC",
+            f"{spec_path} would not be uploaded (.gitignore, .rayignore or caviar's excludes "
+            "leave it out); move it or un-ignore it",
+        )
     client = job_client(address)
     try:
         return str(

@@ -44,7 +44,7 @@ def check_trainable(name: str) -> None:
     try:
         with _cwd_last_on_path():  # as on the workers (caviar.cluster.worker_path)
             spec = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError) as error:
+    except Exception as error:  # a parent package's __init__ may raise anything
         raise ValueError(f"cannot import module {module_name!r}: {error}") from None
     if spec is None:
         raise ValueError(f"cannot import module {module_name!r}: No module named {module_name!r}")

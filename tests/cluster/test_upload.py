@@ -71,3 +71,17 @@ def test_submit_prints_what_it_uploads_before_it_goes(tmp_path: Path) -> None:
     assert lines[0].startswith(f"caviar: uploading {len(UPLOADED)} files ("), done.stderr
     assert ".env" in lines[0] and "old_runs/sweep1/ (a sweep)" in lines[0]
     assert lines[-1].startswith("caviar: error: --address: cannot connect")
+
+
+def test_a_spec_left_out_of_the_upload_is_bad_input(tmp_path: Path) -> None:
+    root = working_dir(tmp_path)
+    (root / "runs.yaml").write_text((root / "sweep.yaml").read_text())
+    (root / ".rayignore").write_text("*.log\nruns.yaml\n")
+    address = f"http://127.0.0.1:{free_port()}"
+    done = run_cli("submit", "runs.yaml", "--address", address, cwd=root, timeout=60)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("caviar: error: SPEC: runs.yaml would not be uploaded")
+    ), done.stderr

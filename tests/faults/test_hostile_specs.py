@@ -16,6 +16,7 @@ import yaml
 import caviar
 from caviar.cli import main
 from tests.conftest import small_spec
+from tests.faults.summary import record_bad_input
 from tests.faults.test_bad_input import BOMB, SECRET
 
 pytestmark = pytest.mark.faults
@@ -119,11 +120,19 @@ def _user_spec(tmp_path: Path, trainable: str, metric: str, **extra: Any) -> Pat
 
 @pytest.mark.xdist_group("ray")
 def test_a_trainable_that_returns_without_reporting_exits_1(
-    ray_local: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ray_local: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     """The README promises exit 1 for a trainable that never reports the metric; today: exit 0."""
     code = run_main(["run", str(_user_spec(tmp_path, "builtins:print", "score"))])
     err = "\n".join(line for line in capsys.readouterr().err.splitlines() if "trials" not in line)
+    record_bad_input(
+        request.node,
+        "trainable returns without reporting (builtins:print)",
+        code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err,
+    )
     assert code == 1, err
     assert err.startswith("caviar: error: metric: the trainable returned without reporting"), err
 
