@@ -534,6 +534,8 @@ END_TO_END = [
     "storage below a file",
     "name taken by another spec",
     "unknown option",
+    "yaml nested 3000 deep",
+    "yaml alias bomb in name",
 ]
 
 
