@@ -9,6 +9,7 @@ caviar must be installed on the cluster's nodes (the same version as here).
 
 from __future__ import annotations
 
+import logging
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,8 @@ from urllib.parse import urlparse
 from caviar.cluster.connect import PROBE_TIMEOUT_S, match_auth_mode
 from caviar.cluster.upload import Upload, plan_upload
 from caviar.errors import SpecError
+
+logger = logging.getLogger(__name__)
 
 
 def job_client(address: str) -> Any:
@@ -30,7 +33,14 @@ def job_client(address: str) -> Any:
     port = parsed.port or (443 if parsed.scheme == "https" else 8265)
     probe(address, parsed.hostname, port)
     url = f"{parsed.scheme}://{parsed.hostname}:{port}"
-    match_auth_mode(address, dashboard_asks_for_token(address, url))
+    wants_token = dashboard_asks_for_token(address, url)
+    if wants_token and parsed.scheme == "http" and not _loopback(parsed.hostname):
+        logger.warning(
+            "caviar: warning: the Ray token goes to %s over plain http, readable on the way; "
+            "use a tunnel (ray dashboard, ssh -L, kubectl port-forward) or https",
+            url,
+        )
+    match_auth_mode(address, wants_token)
     from ray.job_submission import JobSubmissionClient
 
     try:
@@ -39,6 +49,17 @@ def job_client(address: str) -> Any:
         raise SpecError(
             "--address", f"cannot use the Ray dashboard at {url}: {_first(error)}"
         ) from None
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def dashboard_asks_for_token(address: str, url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
