@@ -56,3 +56,38 @@ def test_a_worker_keeps_the_clusters_pythonpath(ray_local: None) -> None:
     path, pythonpath, driver = ray.get(where.remote())
     assert pythonpath == os.environ.get("PYTHONPATH", "")
     assert driver == os.getcwd() and driver in path
+
+
+@pytest.mark.slow  # a fresh process with its own embedded Ray: ~1 min here
+def test_a_user_module_next_to_the_spec_trains_with_the_console_script(tmp_path: Path) -> None:
+    """End to end, as a user runs it: `caviar run` (not `python -m`) in the module's directory,
+    no PYTHONPATH: the check finds the module without importing it, and the workers import it."""
+    import pandas as pd
+    import yaml
+
+    (tmp_path / "my_model.py").write_text(
+        "def train(config, ctx):\n"
+        "    for epoch in range(1, 3):\n"
+        "        ctx.report(loss=config['x'] / epoch)\n"
+    )
+    spec = {
+        "name": "mine",
+        "trainable": "my_model:train",
+        "metric": "loss",
+        "space": {"x": "uniform(0, 1)"},
+        "search": {"num_samples": 2},
+        "storage": str(tmp_path / "results"),
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RAY_AUTH_MODE")}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "caviar"), "run", "spec.yaml", "--num-cpus", "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    trials = pd.read_parquet(tmp_path / "results" / "mine" / "trials.parquet")
+    assert len(trials) == 2 and (trials["status"] == "TERMINATED").all()
