@@ -308,7 +308,11 @@ def submit(
             "working directory on the head; use an absolute shared path or s3://",
             file=sys.stderr,
         )
-    job_id = jobs.submit(spec_path, address, working_dir, list(set_ or []))
+    from caviar.cluster.upload import plan_upload
+
+    upload = plan_upload(working_dir)
+    print(upload.summary(), file=sys.stderr)  # before anything goes
+    job_id = jobs.submit(spec_path, address, working_dir, list(set_ or []), upload=upload)
     print(job_id)
     print(
         f"caviar: submitted; follow it with `caviar logs {job_id} --follow --address {address}`",

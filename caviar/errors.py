@@ -2,19 +2,54 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+# The longest message (and quoted value) shown: a hostile spec must not print megabytes.
+MAX_MESSAGE = 600
+MAX_VALUE = 80
+MAX_PATH = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` on one line (control characters escaped, ``\\n`` for a newline) and at most
+    ``limit`` characters, the rest cut with the count of what was left out."""
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def shown(value: Any, limit: int = MAX_VALUE) -> str:
+    """``repr(value)`` shortened for a message, without building the repr of a huge value."""
+    if isinstance(value, str | bytes):
+        text = repr(value[: limit + 1])
+    elif isinstance(value, list | tuple | dict | set) and len(value) > limit:
+        text = f"<{type(value).__name__} of {len(value)} items>"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
 
 class SpecError(ValueError):
-    """Bad input, found before anything runs. The CLI prints it on one line and exits 2."""
+    """Bad input, found before anything runs. The CLI prints it on one line and exits 2.
+
+    The path and message are kept to one line of bounded length, whatever the input held.
+    """
 
     def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}" if path else message)
+        self.path = one_line(path, MAX_PATH)
+        self.message = one_line(message)
+        super().__init__(f"{self.path}: {self.message}" if path else self.message)
 
 
 class SweepFailed(RuntimeError):
     """The sweep stopped on a problem found while it ran (results unwritable, metric never
     reported). The CLI prints it on one line and exits 1; what was written stays readable."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 def sweep_failure(error: BaseException) -> SweepFailed | None:

@@ -28,15 +28,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from caviar.cluster import worker_path
 from caviar.errors import SpecError
 
 PROBE_TIMEOUT_S = 3.0
 
 
 def runtime_env() -> dict[str, object]:
-    """Let workers import the user's modules the way the driver does (from the current directory)."""
-    paths = [os.getcwd(), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
-    return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}}
+    """Let workers import the user's modules from the current directory, appended to their path
+    (never in front of the cluster's PYTHONPATH): see ``caviar.cluster.worker_path``."""
+    return worker_path.runtime_env()
 
 
 def requested_address(address: str | None) -> str | None:

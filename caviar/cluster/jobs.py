@@ -1,34 +1,26 @@
 """Running a sweep on a remote cluster as a Ray job (Ray's Jobs API, through the head's dashboard).
 
 ``caviar submit SPEC --address http://HEAD:8265`` uploads the working directory (the spec, the user's
-trainable modules and data; not .venv, results or .git) as the job's ``working_dir`` and runs
+trainable modules and data; not .venv, results, .git or files holding secrets: see
+``caviar.cluster.upload``) as the job's ``working_dir`` and runs
 ``caviar run SPEC --address auto`` there: the sweep's driver runs on the head, next to the cluster.
 caviar must be installed on the cluster's nodes (the same version as here).
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from caviar.cluster.connect import PROBE_TIMEOUT_S, match_auth_mode
+from caviar.cluster.upload import Upload, plan_upload
 from caviar.errors import SpecError
 
-# Never uploaded: environments, results, VCS data, caches.
-EXCLUDES = [
-    ".venv",
-    "venv",
-    ".git",
-    "results",
-    "__pycache__",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    "*.pyc",
-]
+logger = logging.getLogger(__name__)
 
 
 def job_client(address: str) -> Any:
@@ -40,10 +32,17 @@ def job_client(address: str) -> Any:
         raise SpecError("--address", f"expected the dashboard's http://HOST:8265, got {address!r}")
     port = parsed.port or (443 if parsed.scheme == "https" else 8265)
     probe(address, parsed.hostname, port)
-    _send_token_if_available()
+    url = f"{parsed.scheme}://{parsed.hostname}:{port}"
+    wants_token = dashboard_asks_for_token(address, url)
+    if wants_token and parsed.scheme == "http" and not _loopback(parsed.hostname):
+        logger.warning(
+            "caviar: warning: the Ray token goes to %s over plain http, readable on the way; "
+            "use a tunnel (ray dashboard, ssh -L, kubectl port-forward) or https",
+            url,
+        )
+    match_auth_mode(address, wants_token)
     from ray.job_submission import JobSubmissionClient
 
-    url = f"{parsed.scheme}://{parsed.hostname}:{port}"
     try:
         return JobSubmissionClient(url)
     except (ConnectionError, RuntimeError, ValueError) as error:
@@ -52,17 +51,36 @@ def job_client(address: str) -> Any:
         ) from None
 
 
-def _send_token_if_available() -> None:
-    """An HTTP client may send a token to any dashboard; one that wants it then lets us in."""
-    if "RAY_AUTH_MODE" in os.environ:
-        return
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
     try:
-        from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    if AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
-        os.environ["RAY_AUTH_MODE"] = "token"
-        Config.initialize("")
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def dashboard_asks_for_token(address: str, url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Ask the dashboard for its job list without a token: True if it answers 401 (it wants one).
+
+    The token (``~/.ray/auth_token``) goes only to a dashboard that asked for it, never to
+    whatever ``--address`` names; a dashboard without authentication gets none.
+    """
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}/api/jobs/", method="GET")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            return False
+    except urllib.error.HTTPError as error:
+        return error.code == 401
+    except (urllib.error.URLError, OSError) as error:
+        raise SpecError(
+            "--address", f"cannot use the Ray dashboard at {url}: {_first(error)}"
+        ) from None
 
 
 def entrypoint(spec_relative: str, overrides: list[str]) -> str:
@@ -79,20 +97,28 @@ def submit(
     working_dir: str = ".",
     overrides: list[str] | None = None,
     job_id: str | None = None,
+    upload: Upload | None = None,
 ) -> str:
-    """Submit the sweep as a Ray job; returns the job id."""
+    """Submit the sweep as a Ray job; returns the job id. ``upload``: from ``plan_upload``."""
     root = Path(working_dir).resolve()
     spec = Path(spec_path).resolve()
     if not spec.is_relative_to(root):
         raise SpecError(
             "SPEC", f"{spec_path} is outside the uploaded directory {root} (--working-dir)"
         )
+    upload = upload or plan_upload(root)
+    if spec.relative_to(root).as_posix() not in upload.files:
+        raise SpecError(
+            "SPEC",
+            f"{spec_path} would not be uploaded (.gitignore, .rayignore or caviar's excludes "
+            "leave it out); move it or un-ignore it",
+        )
     client = job_client(address)
     try:
         return str(
             client.submit_job(
                 entrypoint=entrypoint(str(spec.relative_to(root)), overrides or []),
-                runtime_env={"working_dir": str(root), "excludes": EXCLUDES},
+                runtime_env={"working_dir": str(root), "excludes": upload.excludes},
                 submission_id=job_id,
                 metadata={"caviar_spec": str(spec.relative_to(root))},
             )

@@ -15,7 +15,17 @@ from typing import Any
 
 import yaml
 
-from caviar.errors import SpecError
+from caviar.errors import SpecError, shown
+from caviar.orchestrator.spec_checks import (
+    MAX_CONFIRM,
+    MAX_SEED,
+    RESERVED_COLUMNS,
+    check_data_size,
+    check_metric_name,
+    check_number,
+    check_numbers,
+    check_resource_precision,
+)
 from caviar.orchestrator.spec_extras import (
     check_estimator,
     check_trackers,
@@ -23,10 +33,12 @@ from caviar.orchestrator.spec_extras import (
     parse_scoring,
     parse_tracker_options,
 )
+from caviar.results.location import check_no_credentials
 from caviar.search_spaces import Choice, Constant, Float, Integer, Space
-from caviar.trainables.adapter import BUILTIN, resolve
+from caviar.trainables.adapter import BUILTIN
 from caviar.trainables.data import DataSpec
 from caviar.trainables.estimator import is_estimator_path
+from caviar.trainables.lookup import check_trainable
 
 ALGORITHMS = ("random", "grid", "coarse_to_fine", "tpe", "nsga2")
 # Options of each search algorithm besides ``algorithm`` and ``num_samples``.
@@ -71,8 +83,8 @@ SCHEDULER_DEFAULTS: dict[str, dict[str, Any]] = {
     "median": {"grace_period": 1, "min_samples_required": 3},
     "pbt": {"perturbation_interval": 2},
 }
-MLP_METRICS = {"train_loss", "val_loss", "val_accuracy", "lr", "epoch_time_s", "n_params"}
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MLP_METRICS = {"train_loss", "val_loss", "val_accuracy", "lr_now", "epoch_time_s", "n_params"}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 TOP_KEYS = {
     "name",
     "trainable",
@@ -209,18 +221,20 @@ class SweepSpec:
 
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
     """Read a YAML spec file, apply ``key.path=value`` overrides, and parse it."""
+    from caviar.orchestrator.spec_yaml import MAX_BYTES, load_yaml
+
     path = Path(path)
     if not path.is_file():
         raise SpecError("SPEC", f"file not found: {path}")
+    if path.stat().st_size > MAX_BYTES:
+        raise SpecError(
+            str(path), f"is {path.stat().st_size:,} bytes; a spec may be at most {MAX_BYTES:,}"
+        )
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise SpecError(str(path), f"invalid YAML{where}: {problem}") from None
+        text = path.read_text()
     except UnicodeDecodeError:
         raise SpecError(str(path), "not a text file") from None
+    raw = load_yaml(text, str(path))
     if not isinstance(raw, dict):
         raise SpecError(str(path), f"expected a mapping of keys, got {type(raw).__name__}")
     for override in overrides or []:
@@ -230,19 +244,23 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
     """Set ``a.b=value`` in the raw spec; the value is parsed as YAML (``3`` is an int)."""
+    from caviar.orchestrator.spec_yaml import load_yaml
+
     key, sep, text = override.partition("=")
     if not sep or not key.strip():
-        raise SpecError("--set", f"expected key=value, got {override!r}")
+        raise SpecError("--set", f"expected key=value, got {shown(override)}")
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
+        value = load_yaml(text, key.strip())
+    except SpecError as error:
+        if "invalid YAML" not in error.message:
+            raise
         value = text
     target = raw
     parts = key.strip().split(".")
     for part in parts[:-1]:
         node = target.setdefault(part, {})
         if not isinstance(node, dict):
-            raise SpecError(key, f"cannot set a key inside {part!r}, which is not a mapping")
+            raise SpecError(key, f"cannot set a key inside {shown(part)}, which is not a mapping")
         target = node
     target[parts[-1]] = value
 
@@ -253,17 +271,26 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         raise SpecError("", f"a spec must be a mapping, got {type(raw).__name__}")
     _no_unknown_keys("", raw, TOP_KEYS)
     name = _get(raw, "name", str, required=True)
-    if not _NAME.match(name):
-        raise SpecError("name", f"use letters, digits, '_', '-' and '.', got {name!r}")
+    if not _NAME.fullmatch(name):
+        raise SpecError("name", f"use letters, digits, '_', '-' and '.', got {shown(name)}")
+    check_numbers(raw)
     trainable = _get(raw, "trainable", str, default=BUILTIN)
     try:
-        resolve(trainable)
+        if not is_estimator_path(trainable):  # an estimator's class path is checked below
+            check_trainable(trainable)
     except ValueError as error:
         raise SpecError("trainable", str(error)) from None
     data = _parse_data(raw.get("data"), trainable)
     metrics, modes = parse_objectives(raw)
     metric, mode = metrics[0], modes[0]
+    for index, objective in enumerate(metrics):
+        check_metric_name(objective, "metric" if len(metrics) == 1 else f"metric[{index}]")
     space = _parse_space(raw.get("space"))
+    for objective in metrics:
+        if objective in space:
+            raise SpecError(
+                "metric", f"{shown(objective)} is also a parameter of the space; rename one"
+            )
     if trainable == BUILTIN:
         for index, objective in enumerate(metrics):
             path = "metric" if len(metrics) == 1 else f"metric[{index}]"
@@ -296,7 +323,10 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     seed = _get(raw, "seed", int, default=0)
     if seed < 0:
         raise SpecError("seed", f"must be >= 0, got {seed}")
+    if seed > MAX_SEED:
+        raise SpecError("seed", f"must be <= 2**32 - 1 (Optuna's and NumPy's limit), got {seed}")
     storage = str(_get(raw, "storage", str, default="results"))
+    check_no_credentials(storage)
     loggers = _parse_loggers(raw.get("loggers"))
     tracker_options = parse_tracker_options(raw, loggers)
     fuse = _parse_fuse(raw.get("fuse"))
@@ -352,9 +382,10 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 def _check_type(path: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if isinstance(value, bool) and bool not in kinds:
-        raise SpecError(path, f"must be {_type_name(kind)}, got {value!r}")
+        raise SpecError(path, f"must be {_type_name(kind)}, got {shown(value)}")
     if not isinstance(value, kinds):
-        raise SpecError(path, f"must be {_type_name(kind)}, got {value!r}")
+        raise SpecError(path, f"must be {_type_name(kind)}, got {shown(value)}")
+    check_number(path, value)
     return value
 
 
@@ -401,7 +432,7 @@ def nested_error(prefix: str, error: Exception) -> SpecError:
 
 def _mapping(path: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise SpecError(path, f"must be a mapping, got {value!r}")
+        raise SpecError(path, f"must be a mapping, got {shown(value)}")
     return value
 
 
@@ -414,7 +445,7 @@ def _parse_space(value: Any) -> Space:
     from caviar.trainables.adapter import SWEEP_KEYS
 
     for name in mapping:
-        if name in SWEEP_KEYS:
+        if name in SWEEP_KEYS or name in RESERVED_COLUMNS:
             raise SpecError(f"space.{name}", "is a column caviar adds to every trial; rename it")
     try:
         return Space.from_dict(mapping)
@@ -427,9 +458,11 @@ def _parse_data(value: Any, trainable: str) -> DataSpec | None:
         return DataSpec() if trainable == BUILTIN or is_estimator_path(trainable) else None
     mapping = _mapping("data", value)
     try:
-        return DataSpec.from_dict(dict(mapping))
+        data = DataSpec.from_dict(dict(mapping))
     except (TypeError, ValueError) as error:
         raise nested_error("data", error) from None
+    check_data_size(data)
+    return data
 
 
 def _extremes(dist: Any) -> list[Any]:
@@ -474,7 +507,7 @@ def _check_mlp(space: Space, metric: str, data: DataSpec | None, path: str = "me
             if option not in values:
                 raise SpecError(
                     f"space.{name}",
-                    f"unknown value {option!r} (known: {', '.join(sorted(values))})",
+                    f"unknown value {shown(option)} (known: {', '.join(sorted(values))})",
                 )
     metrics = set(MLP_METRICS)
     if data is not None and (data.synthetic == "regression"):
@@ -482,7 +515,7 @@ def _check_mlp(space: Space, metric: str, data: DataSpec | None, path: str = "me
     if metric not in metrics:
         raise SpecError(
             path,
-            f"the mlp trainable does not report {metric!r} (it reports: {', '.join(sorted(metrics))})",
+            f"the mlp trainable does not report {shown(metric)} (it reports: {', '.join(sorted(metrics))})",
         )
 
 
@@ -491,7 +524,7 @@ def _parse_search(value: Any, space: Space) -> SearchSpec:
     algorithm = _get(mapping, "algorithm", str, default="random", prefix="search.")
     if algorithm not in ALGORITHMS:
         raise SpecError(
-            "search.algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}"
+            "search.algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {shown(algorithm)}"
         )
     allowed = SEARCH_OPTIONS[algorithm]
     known = {"algorithm", "num_samples", *allowed}
@@ -554,10 +587,14 @@ def _parse_confirm(value: Any) -> ConfirmSpec | None:
     _no_unknown_keys("confirm.", mapping, {"top_k", "seeds"})
     top_k = _get(mapping, "top_k", int, default=5, prefix="confirm.")
     seeds = _get(mapping, "seeds", int, default=3, prefix="confirm.")
-    if top_k < 1:
-        raise SpecError("confirm.top_k", f"must be >= 1, got {top_k}")
-    if seeds < 1:
-        raise SpecError("confirm.seeds", f"must be >= 1, got {seeds}")
+    for key, value in (("top_k", top_k), ("seeds", seeds)):
+        if value < 1:
+            raise SpecError(f"confirm.{key}", f"must be >= 1, got {value}")
+        if value > MAX_CONFIRM:
+            raise SpecError(
+                f"confirm.{key}",
+                f"must be <= {MAX_CONFIRM} (confirm re-trains top_k * seeds trials), got {value}",
+            )
     return ConfirmSpec(top_k, seeds)
 
 
@@ -599,6 +636,8 @@ def _parse_resources(value: Any) -> Resources:
         raise SpecError("resources.gpu", f"above 1 must be a whole number of GPUs, got {gpu}")
     if cpu == 0 and gpu == 0:
         raise SpecError("resources", "a trial needs at least some cpu or gpu")
+    for key, amount in (("cpu", cpu), ("gpu", gpu)):
+        check_resource_precision(f"resources.{key}", amount)
     return Resources(float(cpu), float(gpu))
 
 
@@ -608,7 +647,9 @@ def _parse_scheduler(value: Any, max_iterations: int | None, space: Space) -> Sc
     mapping = _mapping("scheduler", value)
     name = _get(mapping, "name", str, default="fifo", prefix="scheduler.")
     if name not in SCHEDULERS:
-        raise SpecError("scheduler.name", f"must be one of {', '.join(SCHEDULERS)}, got {name!r}")
+        raise SpecError(
+            "scheduler.name", f"must be one of {', '.join(SCHEDULERS)}, got {shown(name)}"
+        )
     allowed = SCHEDULERS[name]
     _no_unknown_keys("scheduler.", mapping, {"name", *allowed})
     options = {
@@ -648,10 +689,12 @@ def _check_option(key: str, option: Any) -> None:
         if len(option) != 2 or not all(
             isinstance(f, int | float) and not isinstance(f, bool) and f > 0 for f in option
         ):
-            raise SpecError(path, f"must be two numbers > 0 such as [1.2, 0.8], got {option!r}")
+            raise SpecError(
+                path, f"must be two numbers > 0 such as [1.2, 0.8], got {shown(option)}"
+            )
     elif key == "hyperparam_mutations":
         if not option or not all(isinstance(n, str) for n in option):
-            raise SpecError(path, f"must be a list of parameter names, got {option!r}")
+            raise SpecError(path, f"must be a list of parameter names, got {shown(option)}")
     elif key in ("burn_in_period", "min_time_slice"):
         if option < 0:
             raise SpecError(path, f"must be >= 0, got {option}")
@@ -697,11 +740,11 @@ def _parse_loggers(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        raise SpecError("loggers", f"must be a list such as [tensorboard], got {value!r}")
+        raise SpecError("loggers", f"must be a list such as [tensorboard], got {shown(value)}")
     for index, name in enumerate(value):
         if not isinstance(name, str) or name not in LOGGERS:
             raise SpecError(
-                f"loggers[{index}]", f"must be one of {', '.join(LOGGERS)}, got {name!r}"
+                f"loggers[{index}]", f"must be one of {', '.join(LOGGERS)}, got {shown(name)}"
             )
         if value.index(name) != index:
             raise SpecError(f"loggers[{index}]", f"{name!r} is listed twice")
@@ -722,5 +765,5 @@ def _parse_fuse(value: Any) -> int | str | None:
     if value == "auto":
         return "auto"
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SpecError("fuse", f"must be a positive integer or 'auto', got {value!r}")
+        raise SpecError("fuse", f"must be a positive integer or 'auto', got {shown(value)}")
     return value

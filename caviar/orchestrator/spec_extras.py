@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from caviar.errors import SpecError
+from caviar.errors import SpecError, shown
 from caviar.search_spaces import Space
 
 MODES = ("min", "max")
@@ -34,14 +34,14 @@ def parse_objectives(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str
             raise SpecError("metric", "a list of metrics needs at least one name")
         for index, name in enumerate(metric):
             if not isinstance(name, str) or not name:
-                raise SpecError(f"metric[{index}]", f"must be a string, got {name!r}")
+                raise SpecError(f"metric[{index}]", f"must be a string, got {shown(name)}")
             if metric.index(name) != index:
-                raise SpecError(f"metric[{index}]", f"{name!r} is listed twice")
+                raise SpecError(f"metric[{index}]", f"{shown(name)} is listed twice")
         if not isinstance(mode, list):
             raise SpecError(
                 "mode",
                 f"with a list of {len(metric)} metrics give a list of {len(metric)} modes "
-                f"such as [min, max], got {mode!r}",
+                f"such as [min, max], got {shown(mode)}",
             )
         if len(mode) != len(metric):
             raise SpecError(
@@ -49,16 +49,18 @@ def parse_objectives(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str
             )
         for index, value in enumerate(mode):
             if value not in MODES:
-                raise SpecError(f"mode[{index}]", f"must be 'min' or 'max', got {value!r}")
+                raise SpecError(f"mode[{index}]", f"must be 'min' or 'max', got {shown(value)}")
         return tuple(metric), tuple(mode)
     if not isinstance(metric, str):
-        raise SpecError("metric", f"must be a string or a list of strings, got {metric!r}")
+        raise SpecError("metric", f"must be a string or a list of strings, got {shown(metric)}")
     if isinstance(mode, list):
-        raise SpecError("mode", f"a list of modes needs a list of metrics, got metric {metric!r}")
+        raise SpecError(
+            "mode", f"a list of modes needs a list of metrics, got metric {shown(metric)}"
+        )
     if not isinstance(mode, str):
-        raise SpecError("mode", f"must be a string, got {mode!r}")
+        raise SpecError("mode", f"must be a string, got {shown(mode)}")
     if mode not in MODES:
-        raise SpecError("mode", f"must be 'min' or 'max', got {mode!r}")
+        raise SpecError("mode", f"must be 'min' or 'max', got {shown(mode)}")
     return (metric,), (mode,)
 
 
@@ -81,7 +83,7 @@ def parse_tracker_options(
                     f"{name}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})"
                 )
             if not isinstance(option, allowed[key]) or not option:
-                raise SpecError(f"{name}.{key}", f"must be a non-empty string, got {option!r}")
+                raise SpecError(f"{name}.{key}", f"must be a non-empty string, got {shown(option)}")
         found[name] = dict(value)
     return found
 
@@ -118,11 +120,11 @@ def parse_scoring(value: Any, trainable: str) -> tuple[str, ...]:
         raise SpecError("scoring", "scores scikit-learn trainables (trainable: sklearn:...) only")
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list) or not names:
-        raise SpecError("scoring", f"must be a scorer name or a list of them, got {value!r}")
+        raise SpecError("scoring", f"must be a scorer name or a list of them, got {shown(value)}")
     for index, name in enumerate(names):
         path = "scoring" if isinstance(value, str) else f"scoring[{index}]"
         if not isinstance(name, str):
-            raise SpecError(path, f"must be a string, got {name!r}")
+            raise SpecError(path, f"must be a string, got {shown(name)}")
         try:
             check_scorer(name)
         except ValueError as error:
@@ -151,6 +153,6 @@ def check_estimator(
             path = "metric" if len(metrics) == 1 else f"metric[{index}]"
             raise SpecError(
                 path,
-                f"{cls.__name__} reports {', '.join(reported)}, not {metric!r} "
+                f"{cls.__name__} reports {', '.join(reported)}, not {shown(metric)} "
                 "(scoring: names other scikit-learn scorers)",
             )

@@ -28,6 +28,7 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from caviar.errors import SweepFailed
+from caviar.results.columns import missing_metric, safe_metric_names
 from caviar.results.pareto import PARETO, pareto_flags
 from caviar.results.store import SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
@@ -159,6 +160,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._sequence = 0
         self._parts = 0
         self._loaded = False
+        self._metric_seen = False
+        self._failure: SweepFailed | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks once, when the sweep starts, and restores them from that
@@ -167,7 +170,9 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         for name in ("_metric_types", "_trial_types", "_buffer", "_records"):
             state[name] = {}
         state.update(_started_here=set(), _ended_here=set())
-        state.update(_dirty=False, _sequence=0, _parts=0, _loaded=False)
+        state.update(
+            _dirty=False, _sequence=0, _parts=0, _loaded=False, _metric_seen=False, _failure=None
+        )
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -195,17 +200,15 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     ) -> None:
         self._load()
         step = int(result["training_iteration"])
-        metrics = user_metrics(result)
-        if metrics and self.metric not in metrics:
-            raise SweepFailed(
-                f"metric: the trainable reported {', '.join(sorted(metrics))} but not "
-                f"{self.metric!r} (trial {trial.trial_id}, iteration {step}); "
-                "fix `metric:` in the spec or report it"
-            )
+        reported = user_metrics(result)
+        # A metric may be missing from some reports (validated every 2nd epoch); only a trial
+        # that ends without it, before any trial reported it, stops the sweep (on_trial_complete).
+        self._metric_seen = self._metric_seen or self.metric in reported
+        metrics = safe_metric_names(reported, trial.config)  # never over a column or a parameter
         self._buffer[(trial.trial_id, step)] = {
             "trial_id": trial.trial_id,
             "iteration": step,
-            **metrics,
+            **safe_metric_names(reported, ()),
             "time_total_s": float(result.get("time_total_s", math.nan)),
         }
         record = self._record(trial)
@@ -244,6 +247,9 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._ended_here.add(trial.trial_id)
         record = self._record(trial)
         reason = getattr(trial, STOP_REASON, None)
+        if not reason:  # ended by itself, not by trial_time_limit_s (a slow start is no typo)
+            # Tune catches errors of this hook (only the trial would fail): on_step_end raises it.
+            self._failure = self._failure or missing_metric(record, self.metric, self._metric_seen)
         if reason:
             record.error = reason
         record.status = "ERROR" if record.error else "TERMINATED"
@@ -260,6 +266,11 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         record.error = _error_text(trial)
         self._dirty = True
         self.flush()
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        if self._failure is not None:
+            self.flush()
+            raise self._failure
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         self._load()
@@ -385,6 +396,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             )
             record.status = row["status"]
             record.best = row.get(f"best_{self.metric}")
+            self._metric_seen = self._metric_seen or record.best is not None
             record.iterations = row.get("iterations") or 0
             record.error = row.get("error")
             record.stopped_early = bool(row.get("stopped_early"))

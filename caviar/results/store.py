@@ -36,6 +36,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from caviar.errors import SpecError
+from caviar.results.location import check_no_credentials
 from caviar.results.tables import widen
 
 SCHEMA_VERSION = 1
@@ -65,6 +66,7 @@ def open_location(uri: str) -> tuple[pafs.FileSystem, str]:
     """
     if "://" not in uri:
         return pafs.LocalFileSystem(), str(Path(uri).expanduser().resolve())
+    check_no_credentials(uri)  # before anything can quote the URI
     if uri.startswith("s3://"):
         return _s3_location(uri)
     filesystem, path = pafs.FileSystem.from_uri(uri)

@@ -229,6 +229,9 @@ class Float(Distribution):
         return f"{self.label}({args})"
 
 
+MAX_EXACT_INT = 2**53
+
+
 @dataclass(frozen=True, repr=False)
 class Integer(Distribution):
     """An integer in [low, high] (both included), on a step grid, a log scale, or powers of a base.
@@ -261,6 +264,13 @@ class Integer(Distribution):
         object.__setattr__(self, "low", int(self.low))
         object.__setattr__(self, "high", int(self.high))
         object.__setattr__(self, "step", int(self.step))
+        for bound, value in (("low", self.low), ("high", self.high)):
+            if abs(value) > MAX_EXACT_INT:
+                # Drawn through floats: beyond 2**53 neighbouring integers cannot be told apart,
+                # and beyond 2**63 a Parquet int64 column wraps them negative.
+                raise ValueError(
+                    f"integer: {bound} must lie within +-2**53 (9.0e15), got {value:.3g}"
+                )
         if self.low > self.high:
             raise ValueError(f"integer: low must be <= high, got low={self.low}, high={self.high}")
         if self.step < 1:

@@ -32,12 +32,15 @@ def parse(text: str) -> Distribution:
     """
     if not isinstance(text, str):
         raise ValueError(f"expected a distribution as text, got {text!r}")
+    shown = repr(text if len(text) <= 80 else f"{text[:80]}...")
     try:
         node = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as error:
-        raise ValueError(f"cannot parse {text!r}: {error.msg}") from None
+        raise ValueError(f"cannot parse {shown}: {error.msg}") from None
+    except (MemoryError, RecursionError):
+        raise ValueError(f"cannot parse {shown}: nested too deeply") from None
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
-        raise ValueError(f"expected a call such as loguniform(1e-4, 1), got {text!r}")
+        raise ValueError(f"expected a call such as loguniform(1e-4, 1), got {shown}")
     name = node.func.id
     factory = FACTORIES.get(name)
     if factory is None:
@@ -59,11 +62,22 @@ def parse(text: str) -> Distribution:
 
 def _literal(node: ast.expr, name: str) -> Any:
     try:
-        return ast.literal_eval(node)
-    except ValueError:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise ValueError(
-            f"{name}: arguments must be literal numbers or strings, got {ast.unparse(node)!r}"
+            f"{name}: arguments must be literal numbers or strings, got {_short(node)}"
         ) from None
+    for item in value if isinstance(value, list | tuple | set) else (value,):
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**63:
+            raise ValueError(
+                f"{name}: integers must fit in 64 bits (|value| < 2**63), got {item:.3g}"
+            )
+    return value
+
+
+def _short(node: ast.expr) -> str:
+    text = ast.unparse(node)
+    return repr(text if len(text) <= 80 else f"{text[:80]}...")
 
 
 # Value generators a call may take as an argument, spliced in as its values:

@@ -205,21 +205,40 @@ def _check_condition(name: str, condition: Condition, params: Mapping[str, Param
             )
 
 
+MAX_CONDITION_DEPTH = 32  # parents of parents of ...: real spaces nest two or three deep
+
+
 def _dependency_order(params: dict[str, Param]) -> dict[str, Param]:
+    """Every parent before its children, found without recursion; cycles and chains deeper
+    than MAX_CONDITION_DEPTH are errors."""
     ordered: dict[str, Param] = {}
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in ordered:
-            return
-        if name in visiting:
-            raise ValueError(f"{name}: conditions form a cycle")
-        visiting.add(name)
-        for condition in params[name].when:
-            visit(condition.parent)
-        visiting.discard(name)
-        ordered[name] = params[name]
-
-    for name in params:
-        visit(name)
+    depth: dict[str, int] = {}
+    for start in params:
+        if start in ordered:
+            continue
+        path: list[str] = []
+        on_path: set[str] = set()
+        stack: list[tuple[str, bool]] = [(start, False)]
+        while stack:
+            name, leaving = stack.pop()
+            if leaving:
+                path.pop()
+                on_path.discard(name)
+                parents = [c.parent for c in params[name].when]
+                depth[name] = 1 + max((depth[p] for p in parents), default=0)
+                if depth[name] > MAX_CONDITION_DEPTH:
+                    raise ValueError(
+                        f"{name}: conditions nest more than {MAX_CONDITION_DEPTH} deep "
+                        "(a parent's parent's ...); flatten them"
+                    )
+                ordered[name] = params[name]
+                continue
+            if name in ordered:
+                continue
+            if name in on_path:
+                raise ValueError(f"{name}: conditions form a cycle")
+            path.append(name)
+            on_path.add(name)
+            stack.append((name, True))
+            stack.extend((c.parent, False) for c in reversed(params[name].when))
     return ordered

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from ray import tune
 
+from caviar.trainables.checkpoint_io import load_state
 from caviar.trainables.data import Dataset, DataSpec, load_dataset
 
 STATE_FILE = "state.pt"
@@ -69,7 +70,7 @@ class TrialContext:
         if checkpoint is None:
             return None
         with checkpoint.as_directory() as directory:
-            saved = torch.load(Path(directory) / STATE_FILE, weights_only=False)
+            saved = load_state(Path(directory) / STATE_FILE)  # weights_only: runs no code
         self.iteration = int(saved["iteration"])
         return saved["state"]
 

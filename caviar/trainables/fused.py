@@ -253,7 +253,7 @@ class FusedMLP:
         results: dict[int, dict[str, Any]] = {}
         train_losses = totals.tolist()
         for k, member in enumerate(self.members):
-            metrics = {"train_loss": train_losses[k] / n, **val[k], "lr": lrs[k]}
+            metrics = {"train_loss": train_losses[k] / n, **val[k], "lr_now": lrs[k]}
             results[member] = {**metrics, "epoch_time_s": elapsed, "n_params": self.n_params}
         return results
 

@@ -230,7 +230,7 @@ def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
             metrics = _evaluate(fold.model, loss_fn, fold.x_val, fold.y_val, data)
             results.append({"train_loss": train_loss, **metrics})
         metrics = {key: sum(r[key] for r in results) / len(results) for key in results[0]}
-        metrics.update(lr=lr, epoch_time_s=time.perf_counter() - started, n_params=n_params)
+        metrics.update(lr_now=lr, epoch_time_s=time.perf_counter() - started, n_params=n_params)
         if not (math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])):
             ctx.report(**metrics, diverged=True)
             return

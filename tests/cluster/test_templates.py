@@ -105,8 +105,8 @@ STUBS = {
         'while [[ "$1" == -* ]]; do [[ "$1" == -w ]] && shift; shift; done\nexec "$@"'
     ),
     "hostname": 'echo "10.1.2.3 fe80::1"',
-    "ray": 'echo "$*" >> "$LOG/ray"',
-    "caviar": 'echo "$*" >> "$LOG/caviar"',
+    "ray": 'echo "$*" >> "$LOG/ray"; echo "$RAY_AUTH_MODE ${#RAY_AUTH_TOKEN}" >> "$LOG/ray-auth"',
+    "caviar": 'echo "$*" >> "$LOG/caviar"; echo "$RAY_AUTH_MODE ${#RAY_AUTH_TOKEN}" >> "$LOG/ray-auth"',
 }
 
 
@@ -135,13 +135,29 @@ def test_sbatch_script_parses_and_dry_runs(tmp_path: Path) -> None:
         [bash, str(script), "my-sweep.yaml"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert "Ray head on node1 (10.1.2.3:6379), 3 nodes" in result.stdout
+    port = int(result.stdout.split("(10.1.2.3:", 1)[1].split(")", 1)[0])
+    assert "Ray head on node1 (10.1.2.3:" in result.stdout and "), 3 nodes" in result.stdout
     ray_calls = sorted((log / "ray").read_text().splitlines())
     heads = [c for c in ray_calls if "--head" in c]
-    workers = [c for c in ray_calls if "--address=10.1.2.3:6379" in c]
+    workers = [c for c in ray_calls if f"--address=10.1.2.3:{port}" in c]
     assert len(heads) == 1 and len(workers) == 2, ray_calls
     assert "--node-ip-address=10.1.2.3" in heads[0] and "--num-gpus=1" in heads[0]
     assert all("--num-cpus=16" in c and "--block" in c for c in ray_calls)
     srun_calls = (log / "srun").read_text()
     assert "-w node2" in srun_calls and "-w node3" in srun_calls
-    assert (log / "caviar").read_text().strip() == "run my-sweep.yaml --address 10.1.2.3:6379"
+    assert (log / "caviar").read_text().strip() == f"run my-sweep.yaml --address 10.1.2.3:{port}"
+    # Security (issue 23): a per-job port and token, nodes not shared, the token on no command line.
+    assert port != 6379 and f"--port={port}" in heads[0]
+    assert set((log / "ray-auth").read_text().splitlines()) == {"token 64"}  # 3 rays + caviar
+    assert "#SBATCH --exclusive" in template_text("slurm.sbatch")
+    assert "--include-dashboard=false" in heads[0]
+    assert not any("RAY_AUTH_TOKEN" in c or "token" in c for c in ray_calls)
+
+
+@pytest.mark.parametrize("name", ["aws.yaml", "gcp.yaml"])
+def test_launcher_dashboards_listen_on_localhost_only(name: str) -> None:
+    """Ray's Jobs API has no authentication of its own: the dashboard is reached by SSH tunnel."""
+    config = yaml.safe_load(template_text(name))
+    head = " ".join(config["head_start_ray_commands"])
+    assert "--dashboard-host=127.0.0.1" in head and "0.0.0.0" not in head
+    assert "ray dashboard" in template_text(name) and "http://127.0.0.1:8265" in template_text(name)

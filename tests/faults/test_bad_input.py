@@ -11,6 +11,7 @@ on the shared Ray and stops the sweep with one line naming ``metric`` and exit 1
 from __future__ import annotations
 
 import copy
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +82,35 @@ def _same_sweep(tmp: Path) -> None:
     (tmp / "results" / "small").mkdir(parents=True)
     (tmp / "results" / "small" / "sweep.yaml").write_text(yaml.safe_dump(small_spec(tmp)))
 
+
+NAN = float("nan")
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY"
+# A user trainable (so that parameters need not be mlp knobs) and its metric.
+USER: dict[str, Any] = {
+    "trainable": "tests.results.killable:train",
+    "metric": "score",
+    "space": {"x": "uniform(0, 1)", "epochs": 2, "sleep": 0.0},
+}
+# p1 exists when p0 is 'a', p2 when p1 is 'a', ... 1500 deep.
+CHAIN = {
+    "space": {
+        **USER["space"],
+        "p0": "choice('a', 'b')",
+        **{
+            f"p{i}": {"sample": "choice('a', 'b')", "when": {f"p{i - 1}": "a"}}
+            for i in range(1, 1500)
+        },
+    }
+}
+# Nine levels of nine aliases each: 9**9 (387 million) strings once expanded, from 300 bytes.
+BOMB = (
+    "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "name: *i\n"
+)
 
 CASES: dict[str, Case] = {
     # YAML that does not parse, or is not a mapping
@@ -431,6 +461,63 @@ CASES: dict[str, Case] = {
         "space.dropout", "must be <= 1, got 1.5", change=space(dropout="uniform(0, 1.5)")
     ),
     "mlp beta2 of 1": Case("space.beta2", "must be < 1, got 1", change=space(beta2=1)),
+    # hostile or odd specs (issue 23): refused up front, in one line, in bounded time and memory
+    "yaml nested 3000 deep": Case(
+        "{tmp}/spec.yaml",
+        "nested more than 64 levels deep",
+        text="name: x\nspace: {lr: " + "[" * 3000 + "]" * 3000 + "}\n",
+    ),
+    "yaml alias bomb in name": Case("{tmp}/spec.yaml", "aliases expand to more than", text=BOMB),
+    "when chain of 1500": Case("space.p32", "conditions nest more than 32 deep", USER | CHAIN),
+    "trainable relative module": Case("trainable", "dotted Python names", {"trainable": "..x:f"}),
+    "trainable module not run": Case(
+        "trainable", "module 'this' has no attribute 'x'", {"trainable": "this:x"}
+    ),
+    "data too large to fit": Case(
+        "data", "cannot fit in memory", {"data": {"n_samples": 100_000_000, "n_features": 100_000}}
+    ),
+    "unknown key with a newline": Case("spce\\nx", "unknown key", {"spce\nx": 1}),
+    "cpu nan": Case(
+        "resources.cpu", "must be a finite number, got nan", {"resources": {"cpu": NAN}}
+    ),
+    "time limit nan": Case("trial_time_limit_s", "finite number", {"trial_time_limit_s": NAN}),
+    "budget time nan": Case("budget.time_s", "finite number", {"budget": {"time_s": NAN}}),
+    "time budget inf": Case("time_budget_s", "finite number", {"time_budget_s": math.inf}),
+    "name with a trailing newline": Case("name", "use letters, digits", {"name": "demo\n"}),
+    "cpu finer than ray takes": Case(
+        "resources.cpu", "multiple of 0.0001", {"resources": {"cpu": 1e-5}}
+    ),
+    "seed beyond 32 bits": Case("seed", "must be <= 2**32 - 1", {"seed": 2**32}),
+    "integer constant beyond 64 bits": Case(
+        "space.hidden_units", "must fit in a 64-bit integer", space(hidden_units=10**20)
+    ),
+    "integer range beyond 2**53": Case(
+        "space.hidden_units", "must lie within +-2**53", space(hidden_units="integer(8, 1e20)")
+    ),
+    "choice beyond 64 bits": Case(
+        "space.hidden_units", "fit in 64 bits", space(hidden_units=f"choice(8, {10**30})")
+    ),
+    "confirm seeds 10**6": Case(
+        "confirm.seeds", "must be <= 100", {"confirm": {"top_k": 2, "seeds": 10**6}}
+    ),
+    "metric named status": Case(
+        "metric", "is a column caviar writes itself", USER | {"metric": "status"}
+    ),
+    "metric named iteration": Case(
+        "metric", "is a column caviar writes itself", USER | {"metric": "iteration"}
+    ),
+    "metric is a parameter": Case("metric", "is also a parameter", USER | {"metric": "x"}),
+    "parameter named status": Case(
+        "space.status", "is a column caviar adds", {**USER, "space": {**USER["space"], "status": 1}}
+    ),
+    "storage with user and password": Case(
+        "storage", "holds credentials", {"storage": f"s3://AKIAEXAMPLE:{SECRET}@bucket/x"}
+    ),
+    "storage with a secret in the query": Case(
+        "storage",
+        "holds credentials",
+        {"storage": f"s3://bucket/x?access_key=A&secret_key={SECRET}"},
+    ),
 }
 
 
@@ -576,6 +663,8 @@ END_TO_END = [
     "storage below a file",
     "name taken by another spec",
     "unknown option",
+    "yaml nested 3000 deep",
+    "yaml alias bomb in name",
 ]
 
 

@@ -27,7 +27,7 @@ def test_restored_mlp_takes_the_new_lr_and_momentum() -> None:
     first = run({**BASE, "lr": 0.01, "epochs": 2})
     saved = first.checkpoints[-1]
     resumed = run({**BASE, "lr": 0.05, "momentum": 0.5}, saved)
-    assert [r["lr"] for r in resumed.reports] == [0.05, 0.05]  # epochs 3 and 4, the new lr
+    assert [r["lr_now"] for r in resumed.reports] == [0.05, 0.05]  # epochs 3 and 4, the new lr
     optimizer_state = resumed.checkpoints[-1][1]["folds"][0]["optimizer"]
     assert optimizer_state["param_groups"][0]["momentum"] == 0.5
 
@@ -37,4 +37,6 @@ def test_restored_mlp_with_the_same_config_continues_bit_for_bit() -> None:
     whole = run(config)
     half = run({**config}, saved=run({**config, "epochs": 4}).checkpoints[1])
     assert [r["val_loss"] for r in half.reports] == [r["val_loss"] for r in whole.reports[2:]]
-    assert [r["lr"] for r in half.reports] == pytest.approx([r["lr"] for r in whole.reports[2:]])
+    assert [r["lr_now"] for r in half.reports] == pytest.approx(
+        [r["lr_now"] for r in whole.reports[2:]]
+    )

@@ -29,7 +29,7 @@ MEMBERS: list[dict[str, Any]] = [
     {"lr": 1e-3, "seed": 3, "dropout": 0.5, "l1": 1e-4, "beta2": 0.99, "init": "kaiming"},
     {"lr": 3e-2, "seed": 4, "weight_decay": 1e-2, "eps": 1e-6, "momentum": 0.0},
 ]
-KEYS = ("train_loss", "val_loss", "val_accuracy", "lr")
+KEYS = ("train_loss", "val_loss", "val_accuracy", "lr_now")
 
 
 def _alone(spec: DataSpec, config: dict[str, Any]) -> list[dict[str, Any]]:
