@@ -7,6 +7,7 @@ experiment state lives inside the sweep directory (``<sweep>/tune``), so ``resum
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -89,6 +90,9 @@ def _refuse_existing(store: SweepStore, spec: SweepSpec) -> None:
     except (OSError, yaml.YAMLError):
         existing = {}
     ours = yaml.safe_load(spec.to_yaml())
+    # An older sweep.yaml holds the spec as written: compare resolved with resolved.
+    with contextlib.suppress(SpecError, TypeError, ValueError):
+        existing = yaml.safe_load(parse_spec(existing).to_yaml())
     differ = sorted(
         key
         for key in set(existing) | set(ours)

@@ -72,6 +72,35 @@ def _ray_scheduler(spec: SchedulerSpec, space: Space | None, seed: int) -> Trial
     return FIFOScheduler()  # type: ignore[no-untyped-call]
 
 
+def rung_milestones(scheduler: Mapping[str, Any]) -> list[int]:
+    """The iterations at which a resolved ASHA or HyperBand scheduler decides, as Ray computes them.
+
+    ASHA: the rungs of Ray's own ``_Bracket`` for each bracket. HyperBand: each band's first
+    milestone from Ray's ``HyperBandScheduler`` and its growth by ``reduction_factor`` up to
+    ``max_t``, as Ray's HyperBand bracket advances. Other schedulers have no rungs.
+    """
+    name = scheduler.get("name")
+    max_t = int(scheduler.get("max_t") or 0)
+    factor = float(scheduler.get("reduction_factor") or 0)
+    if name not in ("asha", "hyperband") or max_t <= 0 or factor <= 1:
+        return []
+    found: set[int] = set()
+    if name == "asha":
+        from ray.tune.schedulers.async_hyperband import _Bracket
+
+        grace = int(scheduler.get("grace_period") or 1)
+        for s in range(int(scheduler.get("brackets") or 1)):
+            found.update(int(m) for m, _ in _Bracket(grace, max_t, factor, s)._rungs)
+    else:
+        band = HyperBandScheduler(max_t=max_t, reduction_factor=factor)
+        for s in range(band._s_max_1):
+            r = int(band._get_r0(s))  # type: ignore[no-untyped-call]
+            while 0 < r < max_t:
+                found.add(r)
+                r = int(min(r * factor, max_t))
+    return sorted(m for m in found if m <= max_t)
+
+
 def perturb(dist: Distribution, value: Any, factor: float) -> Any:
     """``value`` moved by ``factor`` on the distribution's own scale, kept inside its bounds.
 
