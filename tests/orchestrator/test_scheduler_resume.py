@@ -73,13 +73,11 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     )
 
 
-def decisions(sweep: Path) -> dict[float, tuple[int, bool]]:
+def decisions(sweep: Path) -> dict[float, int]:
+    """The iteration each config stopped at (9: ran to the end), keyed by its x."""
     trials = caviar.read_trials(str(sweep))
     assert set(trials["status"]) == {"TERMINATED"}, trials[["x", "status", "error"]]
-    return {
-        round(float(r.x), 3): (int(r.iterations), bool(r.stopped_early))
-        for r in trials.itertuples()
-    }
+    return {round(float(r.x), 3): int(r.iterations) for r in trials.itertuples()}
 
 
 def killed_once_and_resumed(
@@ -111,7 +109,7 @@ def test_killed_and_resumed_stops_the_same_trials_at_the_same_iterations(
     )
     assert straight.returncode == 0, straight.stderr[-3000:]
     expected = decisions(tmp_path / "results" / f"{name}-straight")
-    assert any(stopped for _, stopped in expected.values()), expected  # it decided something
+    assert any(stopped < 9 for stopped in expected.values()), expected  # it decided something
     seed = int(os.environ.get("CAVIAR_TEST_KILL_SEED", "11"))
     sweep = killed_once_and_resumed(tmp_path, f"{name}-killed", SCHEDULERS[name], seed)
     assert decisions(sweep) == expected
