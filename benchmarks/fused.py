@@ -54,13 +54,8 @@ class _MemoryContext(TrialContext):
     def device(self) -> torch.device:
         return self._device
 
-    def checkpoint(self, state: Any) -> None:
-        self.flush()
-
-    def flush(self) -> None:
-        if self._pending is not None:
-            self.reports.append(self._pending)
-            self._pending = None
+    def _send(self, metrics: dict[str, Any], state: Any) -> None:
+        self.reports.append(metrics)
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,6 @@ def run_unfused(configs: list[dict[str, Any]], data: DataSpec, device: torch.dev
     for index, config in enumerate(configs):
         ctx = _MemoryContext(data, device)
         train_mlp(config, ctx)
-        ctx.flush()
         final[index] = {k: ctx.reports[-1][k] for k in ("val_loss", "val_accuracy")}
     return Outcome(len(configs), time.perf_counter() - started, final)
 
@@ -105,7 +99,6 @@ def run_fused(
         members = configs[first : first + fuse]
         ctx = _MemoryContext(data, device)
         train_bundle({MEMBERS_KEY: members, STOP_KEY: {}}, ctx)
-        ctx.flush()
         for report in ctx.reports:
             for k, metrics in member_metrics(report).items():
                 final[first + k] = {m: metrics[m] for m in ("val_loss", "val_accuracy")}

@@ -83,11 +83,19 @@ def resume(
 ) -> None:
     """Continue an interrupted sweep; trials that finished are not run again."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.run import resume_sweep
+    from caviar.orchestrator.run import check_resume, resume_sweep
     from caviar.results.store import SPEC_FILE, SweepStore
 
     if not SweepStore.at(sweep_dir).exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
+    finished = check_resume(sweep_dir)  # before Ray starts: an edited spec is bad input
+    if finished is not None:
+        import yaml
+
+        out.print(f"caviar: {finished}")
+        raw = yaml.safe_load(SweepStore.at(sweep_dir).read_text(SPEC_FILE))
+        _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"))
+        return
     with connected(address) as description:
         out.print(description)
         outcome = resume_sweep(sweep_dir)

@@ -373,20 +373,20 @@ def rungs(
     return _layout(fig, "Trials reaching each iteration (early-stopping rungs dotted)", 380)
 
 
-def milestones(scheduler: dict[str, Any] | None) -> list[int]:
-    """The rung iterations of an ASHA/HyperBand spec: grace_period · rf^k up to max_t."""
-    if not scheduler or scheduler.get("name") not in ("asha", "hyperband"):
-        return []
-    max_t = int(scheduler.get("max_t") or 0)
-    factor = float(scheduler.get("reduction_factor") or 3)
-    grace = int(scheduler.get("grace_period") or 1)
-    if factor <= 1 or max_t <= 0:
-        return []
-    found, t = [], float(grace)
-    while t < max_t:
-        found.append(round(t))
-        t *= factor
-    return [*found, max_t]
+def scheduler_spec(scheduler: Any, space: Space | None = None) -> dict[str, Any]:
+    """A stored ``scheduler:`` in any form the spec accepts (``asha``, a mapping with or without
+    options, absent), resolved with the defaults the sweep ran with."""
+    from caviar.orchestrator.resolved import max_iterations, resolve_scheduler
+
+    return resolve_scheduler(scheduler, None if space is None else max_iterations(space))
+
+
+def milestones(scheduler: Any, space: Space | None = None) -> list[int]:
+    """The rung iterations of a stored ``scheduler:``, computed by the function the scheduler
+    itself uses (``orchestrator.schedulers.rung_milestones``, from Ray's own brackets)."""
+    from caviar.orchestrator.schedulers import rung_milestones
+
+    return rung_milestones(scheduler_spec(scheduler, space))
 
 
 # Parameter effects

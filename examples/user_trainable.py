@@ -37,7 +37,11 @@ def train(config: dict[str, Any], ctx: Any) -> None:
             optimizer.step()
         with torch.no_grad():
             val_loss = float(nn.functional.mse_loss(model(x_val), y_val))
-        ctx.report(val_loss=val_loss)  # one call per epoch
-        ctx.checkpoint(
-            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}
+        ctx.report(  # one call per epoch, sent to Ray Tune at once; the checkpoint is optional
+            val_loss=val_loss,
+            checkpoint={
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "epoch": epoch,
+            },
         )

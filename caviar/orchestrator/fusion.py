@@ -19,6 +19,7 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
 
+from caviar.orchestrator.resumable import ResumableScheduler
 from caviar.orchestrator.schedulers import TIME_ATTR, build_scheduler
 from caviar.orchestrator.searchers import SpaceSearcher, total_trials
 from caviar.orchestrator.spec import SweepSpec
@@ -130,7 +131,7 @@ def stop_rule(spec: SweepSpec) -> dict[str, Any]:
 
 def fused_scheduler(spec: SweepSpec) -> TrialScheduler:
     if spec.scheduler.name == "asha":
-        return BundleAwareASHA(time_attr=TIME_ATTR, **spec.scheduler.options)
+        return ResumableScheduler(BundleAwareASHA(time_attr=TIME_ATTR, **spec.scheduler.options))
     return build_scheduler(spec.scheduler)
 
 

@@ -7,6 +7,7 @@ experiment state lives inside the sweep directory (``<sweep>/tune``), so ``resum
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -89,6 +90,9 @@ def _refuse_existing(store: SweepStore, spec: SweepSpec) -> None:
     except (OSError, yaml.YAMLError):
         existing = {}
     ours = yaml.safe_load(spec.to_yaml())
+    # An older sweep.yaml holds the spec as written: compare resolved with resolved.
+    with contextlib.suppress(SpecError, TypeError, ValueError):
+        existing = yaml.safe_load(parse_spec(existing).to_yaml())
     differ = sorted(
         key
         for key in set(existing) | set(ours)
@@ -169,6 +173,77 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
             storage_filesystem=store.filesystem,
         )
     return _fit(tuner, spec)
+
+
+# What `caviar resume` may change in sweep.yaml: nothing else alters what ran (Tune restores the
+# searcher, scheduler and trials as they were started).
+RESUME_MAY_CHANGE = frozenset({"budget", "max_concurrent", "trial_time_limit_s", "loggers"})
+
+
+def check_resume(sweep_uri: str) -> str | None:
+    """Before Ray starts: refuse a sweep.yaml edited in ways that change what ran (SpecError);
+    return a line saying so when the sweep has already finished (nothing to resume)."""
+    import yaml
+
+    store = SweepStore.at(sweep_uri)
+    if not store.exists(SPEC_FILE):
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
+    spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
+    trials = store.read_trials(columns=["trial_id", "status"])
+    if trials is None:
+        return None  # nothing was recorded yet: whatever sweep.yaml says runs from the start
+    ran = (trials.schema.metadata or {}).get(b"caviar.spec")
+    before: dict[str, Any] = {}
+    if ran:  # the spec the sweep started with, as its results record it
+        with contextlib.suppress(SpecError, TypeError, ValueError, yaml.YAMLError):
+            before = yaml.safe_load(parse_spec(yaml.safe_load(ran.decode())).to_yaml())
+    now = yaml.safe_load(spec.to_yaml())
+    differ = sorted(
+        key
+        for key in set(before) | set(now)
+        if before and key not in RESUME_MAY_CHANGE and before.get(key) != now.get(key)
+    )
+    if differ:
+        raise SpecError(
+            "SWEEP_DIR",
+            f"{SPEC_FILE} was edited after the sweep started ({', '.join(differ)} differ from "
+            "what ran): put it back, or start a new sweep with `caviar run` and another --name",
+        )
+    statuses = tune_statuses(store)
+    ended = {"TERMINATED", "ERROR"}
+    if (
+        statuses
+        and set(statuses.values()) <= ended
+        and set(trials["status"].to_pylist()) <= ended
+        and len(statuses) >= planned_trials(spec)
+    ):
+        store.compact(keep_trials=set(statuses))  # what the killed driver may not have done
+        store.prune_checkpoints(set(statuses))
+        return f"the sweep at {sweep_uri} has finished ({len(statuses)} trials): nothing to resume"
+    return None
+
+
+def tune_statuses(store: SweepStore) -> dict[str, str]:
+    """Trial statuses in Ray Tune's newest experiment snapshot (empty if there is none)."""
+    import json
+
+    selector = pafs.FileSelector(store.path(TUNE_DIR), allow_not_found=True)
+    names = sorted(
+        info.path
+        for info in store.filesystem.get_file_info(selector)
+        if info.base_name.startswith("experiment_state") and info.base_name.endswith(".json")
+    )
+    if not names:
+        return {}
+    try:
+        with store.filesystem.open_input_stream(names[-1]) as stream:
+            state = json.loads(bytes(stream.read()).decode())
+        return {
+            json.loads(trial)["trial_id"]: json.loads(trial)["status"]
+            for trial, _ in state["trial_data"]
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def has_tune_state(store: SweepStore) -> bool:

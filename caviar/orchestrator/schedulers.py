@@ -23,6 +23,7 @@ from ray.tune.schedulers import (
     TrialScheduler,
 )
 
+from caviar.orchestrator.resumable import ResumableScheduler
 from caviar.orchestrator.spec import SchedulerSpec
 from caviar.search_spaces import Choice, Constant, Distribution, Float, Integer, Space
 from caviar.search_spaces.distributions import to_python
@@ -40,6 +41,8 @@ def build_scheduler(
     the scheduler is wrapped so that confirmation trials are never stopped early.
     """
     scheduler = _ray_scheduler(spec, space, seed)
+    if spec.name != "fifo":
+        scheduler = ResumableScheduler(scheduler)
     if confirm and spec.name != "fifo":
         return ConfirmationPassThrough(scheduler)
     return scheduler
@@ -70,6 +73,45 @@ def _ray_scheduler(spec: SchedulerSpec, space: Space | None, seed: int) -> Trial
             **options,
         )
     return FIFOScheduler()  # type: ignore[no-untyped-call]
+
+
+def ray_scheduler(scheduler: TrialScheduler) -> TrialScheduler:
+    """Ray's own scheduler inside caviar's wrappers (state saving, confirmation pass-through)."""
+    for _ in range(4):
+        inner = getattr(scheduler, "scheduler", None) or getattr(scheduler, "inner", None)
+        if inner is None:
+            return scheduler
+        scheduler = inner
+    return scheduler
+
+
+def rung_milestones(scheduler: Mapping[str, Any]) -> list[int]:
+    """The iterations at which a resolved ASHA or HyperBand scheduler decides, as Ray computes them.
+
+    ASHA: the rungs of Ray's own ``_Bracket`` for each bracket. HyperBand: each band's first
+    milestone from Ray's ``HyperBandScheduler`` and its growth by ``reduction_factor`` up to
+    ``max_t``, as Ray's HyperBand bracket advances. Other schedulers have no rungs.
+    """
+    name = scheduler.get("name")
+    max_t = int(scheduler.get("max_t") or 0)
+    factor = float(scheduler.get("reduction_factor") or 0)
+    if name not in ("asha", "hyperband") or max_t <= 0 or factor <= 1:
+        return []
+    found: set[int] = set()
+    if name == "asha":
+        from ray.tune.schedulers.async_hyperband import _Bracket
+
+        grace = int(scheduler.get("grace_period") or 1)
+        for s in range(int(scheduler.get("brackets") or 1)):
+            found.update(int(m) for m, _ in _Bracket(grace, max_t, factor, s)._rungs)
+    else:
+        band = HyperBandScheduler(max_t=max_t, reduction_factor=factor)
+        for s in range(band._s_max_1):
+            r = int(band._get_r0(s))  # type: ignore[no-untyped-call]
+            while 0 < r < max_t:
+                found.add(r)
+                r = int(min(r * factor, max_t))
+    return sorted(m for m in found if m <= max_t)
 
 
 def perturb(dist: Distribution, value: Any, factor: float) -> Any:
@@ -207,37 +249,31 @@ class ConfirmationPassThrough(TrialScheduler):  # type: ignore[misc]
         return f"{self.scheduler.debug_string()} (confirmation trials run to the end)"
 
 
-# The attributes that hold ASHA's rungs: keyed by trial_id, so they stay valid after a resume.
-_ASHA_STATE = ("_brackets", "_trial_info", "_num_stopped")
-
-
 class SchedulerStateCallback(Callback):  # type: ignore[misc]
-    """Saves ASHA's rungs with every Tune snapshot, so a resumed sweep keeps cutting as before.
+    """Saves the scheduler's decision state with every Tune snapshot and restores it on resume.
 
-    Ray Tune snapshots its searcher and callbacks but not its scheduler; a resumed ASHA would start
-    with empty rungs and let every trial through its next rung. Tune restores callbacks before it
-    re-adds the trials, and the scheduler and this callback come back from one pickle, so the
-    restored state lands in the scheduler Tune uses. Other schedulers key their state by Trial
-    objects, which a resume recreates; they start afresh.
+    Ray Tune snapshots its searcher and callbacks but not its scheduler. Tune restores callbacks
+    before it re-adds the trials, and the scheduler and this callback come back from one pickle, so
+    the restored state lands in the scheduler Tune uses (``ResumableScheduler``, for every
+    scheduler: ASHA, HyperBand, median, PBT).
     """
 
     def __init__(self, scheduler: TrialScheduler) -> None:
         self.scheduler = scheduler
 
-    def _target(self) -> TrialScheduler | None:
-        scheduler = self.scheduler
-        if isinstance(scheduler, ConfirmationPassThrough):
-            scheduler = scheduler.scheduler
-        return scheduler if isinstance(scheduler, AsyncHyperBandScheduler) else None
+    def _target(self) -> ResumableScheduler | None:
+        scheduler: Any = self.scheduler
+        for _ in range(4):  # through the wrappers: time limit, confirmation pass-through
+            if isinstance(scheduler, ResumableScheduler):
+                return scheduler
+            scheduler = getattr(scheduler, "scheduler", None) or getattr(scheduler, "inner", None)
+        return None
 
     def get_state(self) -> dict[str, Any] | None:
         target = self._target()
-        if target is None:
-            return None
-        return {"asha": {name: getattr(target, name) for name in _ASHA_STATE}}
+        return None if target is None else {"scheduler": target.state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
         target = self._target()
-        if target is not None and "asha" in state:
-            for name, value in state["asha"].items():
-                setattr(target, name, value)
+        if target is not None and "scheduler" in state:
+            target.load(state["scheduler"])

@@ -201,8 +201,11 @@ class SweepSpec:
         return f"{self.storage.rstrip('/')}/{self.name}"
 
     def to_yaml(self) -> str:
-        """The resolved spec, as run (written to sweep.yaml; ``load_spec`` reads it back)."""
-        return yaml.safe_dump(dict(self.raw), sort_keys=False)
+        """The resolved spec, as run (written to sweep.yaml; ``load_spec`` reads it back): every
+        shorthand expanded and every default filled in (``orchestrator.resolved``)."""
+        from caviar.orchestrator.resolved import resolved
+
+        return yaml.safe_dump(resolved(self), sort_keys=False)
 
     @property
     def max_iterations(self) -> int | None:

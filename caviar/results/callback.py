@@ -6,6 +6,14 @@ last trigger is what makes resume exactly-once: Tune calls ``get_state`` of its 
 saves the snapshot that a resume restarts from, so every row up to any checkpoint that a resume
 can restore is on storage first; rows after it are replayed and the later part wins.
 
+Exactly-once is decided against the rows in the store, not against Tune's snapshot: the callback
+knows each trial's highest iteration on storage (read back at every start) or buffered. A result at
+or below it means the trial restarted from an earlier iteration (from scratch after a crash with
+no checkpoint, a retry from an older checkpoint, PBT's exploit): its rows from that iteration on are
+superseded (tombstones, ``store.SUPERSEDED``, in the next part; the later part wins, readers and
+compaction drop them), and its best and last values are recomputed from the rows before it. So a
+trial's curve is always what its last run reported, contiguous from 1, each iteration once.
+
 Resuming: Ray Tune restores this object from the pickle it made when the sweep started, so nothing
 learned while running may live only in it. ``setup`` (called at every start, fresh or resumed)
 rebuilds the state from storage: the next part number, the trials table, the column types. At the
@@ -16,6 +24,7 @@ snapshot, whose reruns got new ids) are dropped, so the tables describe exactly 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import re
 import time
@@ -30,9 +39,11 @@ from ray.tune.experiment import Trial
 from caviar.errors import SweepFailed
 from caviar.results.columns import missing_metric, safe_metric_names
 from caviar.results.pareto import PARETO, pareto_flags
-from caviar.results.store import SweepStore, spec_metadata
+from caviar.results.store import KEY, SUPERSEDED, SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
 from caviar.search_spaces import Space
+
+logger = logging.getLogger(__name__)
 
 # A trial that caviar stopped for a reason of its own (a time limit) carries it in this attribute;
 # Tune calls it TERMINATED, the trials table records it as ERROR with that reason.
@@ -153,6 +164,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._trial_types: dict[str, pa.DataType] = {}
         self._buffer: dict[tuple[str, int], dict[str, Any]] = {}
         self._records: dict[str, TrialRecord] = {}
+        # Each trial's highest iteration on storage or in the buffer (see the module docstring).
+        self._top: dict[str, int] = {}
         self._started_here: set[str] = set()
         self._ended_here: set[str] = set()
         self._dirty = False
@@ -167,7 +180,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         # Tune pickles its callbacks once, when the sweep starts, and restores them from that
         # pickle on resume: the running state must come from storage then, never from here.
         state = self.__dict__.copy()
-        for name in ("_metric_types", "_trial_types", "_buffer", "_records"):
+        for name in ("_metric_types", "_trial_types", "_buffer", "_records", "_top"):
             state[name] = {}
         state.update(_started_here=set(), _ended_here=set())
         state.update(
@@ -205,13 +218,16 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         # that ends without it, before any trial reported it, stops the sweep (on_trial_complete).
         self._metric_seen = self._metric_seen or self.metric in reported
         metrics = safe_metric_names(reported, trial.config)  # never over a column or a parameter
+        record = self._record(trial)
+        if step <= self._top.get(trial.trial_id, 0):
+            self._supersede(record, step)
+        self._top[trial.trial_id] = step
         self._buffer[(trial.trial_id, step)] = {
             "trial_id": trial.trial_id,
             "iteration": step,
             **safe_metric_names(reported, ()),
             "time_total_s": float(result.get("time_total_s", math.nan)),
         }
-        record = self._record(trial)
         record.status = "RUNNING"
         record.config = dict(trial.config)  # PBT changes a trial's config while it runs
         record.iterations = step
@@ -237,6 +253,36 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             time.monotonic() - self._last_flush > self.flush_seconds
         ):
             self.flush()
+
+    def _supersede(self, record: TrialRecord, first: int) -> None:
+        """The trial restarted at iteration ``first``: drop its rows from there on, and recompute
+        its best and last values from the rows before (the store's, then the buffer's)."""
+        trial_id = record.trial_id
+        for iteration in range(first, self._top.get(trial_id, 0) + 1):
+            self._buffer[(trial_id, iteration)] = {
+                "trial_id": trial_id,
+                "iteration": iteration,
+                SUPERSEDED: True,
+            }
+        rows = {
+            int(row["iteration"]): row
+            for row in self.store.read_curves(trial_ids=[trial_id]).to_pylist()
+            if int(row["iteration"]) < first
+        }
+        for (tid, iteration), row in self._buffer.items():
+            if tid == trial_id and iteration < first:
+                rows[iteration] = row
+        record.best = None
+        record.metrics = {}
+        for iteration in sorted(rows):
+            row = rows[iteration]
+            kept = {k: v for k, v in row.items() if k not in _CURVE_KEYS and v is not None}
+            record.metrics.update(safe_metric_names(kept, record.config or {}))
+            value = row.get(self.metric)
+            if isinstance(value, int | float) and math.isfinite(value):
+                before: float | None = record.best
+                record.best = float(value) if before is None else self._better(float(value), before)
+        logger.info("trial %s restarted at iteration %d: later rows superseded", trial_id, first)
 
     def _better(self, value: float, best: float) -> float:
         return value if self.sign * value < self.sign * best else best
@@ -378,6 +424,12 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._loaded = True
         self._sequence = self.store.next_sequence()
         self._parts = len(self.store.curve_parts())
+        stored = self.store.read_curves(columns=[])
+        if stored.num_rows:
+            tops = stored.group_by("trial_id", use_threads=False).aggregate([("iteration", "max")])
+            self._top = dict(
+                zip(tops["trial_id"].to_pylist(), tops["iteration_max"].to_pylist(), strict=True)
+            )
         schema = self.store.curve_schema()
         if schema is not None:
             self._metric_types = {
@@ -409,6 +461,9 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             }
             self._records[record.trial_id] = record
 
+
+# Curve columns that are not metrics (a trial's last values come from the others).
+_CURVE_KEYS = frozenset({*KEY, "time_total_s", "timestamp", SUPERSEDED})
 
 # The line of a traceback that names the exception: "ValueError: ...", "MemoryError".
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(:.*)?$")

@@ -88,7 +88,9 @@ def figures(sweep: SweepData) -> dict[str, go.Figure]:
     trials, space, metric, mode = sweep.trials, sweep.space, sweep.metric, sweep.mode
     found: dict[str, go.Figure] = {
         "curves": plot.curves(sweep.curves, trials, metric=metric, mode=mode),
-        "rungs": plot.rungs(trials, plot.milestones(sweep.spec.get("scheduler")), sweep.curves),
+        "rungs": plot.rungs(
+            trials, plot.milestones(sweep.spec.get("scheduler"), sweep.space), sweep.curves
+        ),
     }
     has_scores = _has_scores(trials, metric)
     if has_scores:
@@ -212,7 +214,7 @@ def _summary(sweep: SweepData) -> str:
             f"best {html.escape(sweep.metric)} <b>{best.iloc[0][column]:.4g}</b> (trial {trial_id})"
         )
     search = sweep.spec.get("search") or {}
-    scheduler = sweep.spec.get("scheduler") or {}
+    scheduler = plot.scheduler_spec(sweep.spec.get("scheduler"))
     items.append(
         f"search {html.escape(str(search.get('algorithm', 'random')))}, "
         f"scheduler {html.escape(str(scheduler.get('name', 'fifo')))}"

@@ -46,6 +46,10 @@ CURVES_DIR = "curves"
 TUNE_DIR = "tune"
 QUARANTINE_DIR = "quarantine"
 KEY = ("trial_id", "iteration")
+# A curves row with this column true is a tombstone: the (trial_id, iteration) it names was
+# superseded (the trial restarted from an earlier iteration and did not report it again). Like any
+# row, the latest part wins; readers and compaction then drop tombstones (see ``drop_superseded``).
+SUPERSEDED = "__superseded"
 _PART = re.compile(r"^part-(\d{6,})-[0-9a-z]+\.parquet$")
 _TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.tmp$")
 _CHECKPOINT = re.compile(r"^checkpoint_\d+$")
@@ -226,7 +230,7 @@ class SweepStore:
         ``columns`` and ``trial_ids`` are pushed down to the Parquet reader: other columns and row
         groups of other trials are not read.
         """
-        wanted = None if columns is None else list(dict.fromkeys([*KEY, *columns]))
+        wanted = None if columns is None else list(dict.fromkeys([*KEY, *columns, SUPERSEDED]))
         filters: Filter | None = (
             None if trial_ids is None else [("trial_id", "in", list(trial_ids))]
         )
@@ -248,7 +252,7 @@ class SweepStore:
             return pa.table(
                 {"trial_id": pa.array([], pa.string()), "iteration": pa.array([], pa.int64())}
             )
-        combined = latest_per_key(concat_unified(tables))
+        combined = drop_superseded(latest_per_key(concat_unified(tables)))
         if columns is not None:
             combined = combined.select([c for c in wanted or [] if c in combined.column_names])
         return combined
@@ -324,9 +328,13 @@ class SweepStore:
             merged_paths.append(path)
         merged = latest_per_key(concat_unified(tables)) if tables else None
         dropped = 0
+        # Tombstones go once every part was merged: a skipped part may hold rows they cancel.
+        if merged is not None and SUPERSEDED in merged.column_names and not report.skipped:
+            kept = drop_superseded(merged)
+            dropped, merged = merged.num_rows - kept.num_rows, kept
         if merged is not None and keep_trials is not None:
             keep = pc.is_in(merged["trial_id"], pa.array(sorted(keep_trials), pa.string()))
-            dropped = merged.num_rows - pc.sum(keep).as_py() if merged.num_rows else 0
+            dropped += merged.num_rows - pc.sum(keep).as_py() if merged.num_rows else 0
             merged = merged.filter(keep)
         if len(merged_paths) <= 1 and not broken and not dropped:
             return report
@@ -440,6 +448,14 @@ def latest_per_key(table: pa.Table) -> pa.Table:
     last = indexed.group_by(list(KEY), use_threads=False).aggregate([("__row", "max")])
     keep = pc.sort_indices(last["__row_max"])
     return table.take(pc.take(last["__row_max"], keep))
+
+
+def drop_superseded(table: pa.Table) -> pa.Table:
+    """``table`` without its tombstone rows and without the tombstone column."""
+    if SUPERSEDED not in table.column_names:
+        return table
+    flags = pc.fill_null(table[SUPERSEDED], False)
+    return table.filter(pc.invert(flags)).drop_columns([SUPERSEDED])
 
 
 def check_schema_version(schema: pa.Schema, path: str) -> None:

@@ -73,7 +73,6 @@ def as_tune_trainable(
         torch.set_num_threads(worker_threads(cpus_per_trial))
         ctx = TrialContext(data)
         resolve(name)(trainable_config(config), ctx)
-        ctx.flush()
 
     run_trial.__name__ = name.replace(".", "_").replace(":", "__")
     return run_trial

@@ -148,15 +148,14 @@ def train_bundle(config: Mapping[str, Any], ctx: TrialContext) -> None:
         ]
         report[metric] = sign * min(values) if values else math.nan
         report["members_active"] = len(fused.members)
-        ctx.report(**report)
         fused.remove(m for m in list(fused.members) if fate[m] != RUNNING)
+        state = None
         if not fused.members or iteration % every == 0:
-            ctx.checkpoint(
-                {
-                    "bundle": fused.state_dict(),
-                    "rungs": stopper.state(),
-                    "best": best,
-                    "since_best": since_best,
-                    "fate": fate,
-                }
-            )
+            state = {
+                "bundle": fused.state_dict(),
+                "rungs": stopper.state(),
+                "best": best,
+                "since_best": since_best,
+                "fate": fate,
+            }
+        ctx.report(**report, checkpoint=state)

@@ -1,9 +1,16 @@
 """The ``ctx`` a trainable function receives: report metrics, checkpoint state, restore it.
 
-``ctx.report(**metrics)`` is one iteration. A report is handed to Ray Tune when the next call
-arrives (or the function returns), so that a ``ctx.checkpoint(state)`` written after it travels
-with it: the checkpoint then belongs to exactly that iteration, which is what makes resuming
-exactly-once (a restored trial continues at the iteration after its checkpoint).
+``ctx.report(val_loss=v, ..., checkpoint=state)`` is one iteration, handed to Ray Tune in that call
+(``tune.report(metrics, checkpoint=...)``): schedulers, the progress line and Parquet see it at
+once, an exception raised later loses nothing, and the trainable waits in the call until Tune has
+decided on it (a trial that ASHA stops at iteration k never starts k+1). ``checkpoint`` is a
+reserved keyword; its state belongs to exactly that iteration, which is what makes a restored trial
+continue at the iteration after its checkpoint.
+
+The earlier form, ``ctx.report(...)`` then ``ctx.checkpoint(state)``, fails at once with one line
+naming the new form. Keeping it working would need either holding every report back until the
+next call (the one-iteration lag this contract removes) or a second Tune result for the same
+iteration; neither is acceptable, and a loud error costs a user one edit.
 """
 
 from __future__ import annotations
@@ -37,7 +44,6 @@ class TrialContext:
 
     def __init__(self, data_spec: DataSpec | None = None) -> None:
         self._data_spec = data_spec
-        self._pending: dict[str, Any] | None = None
         self.iteration = 0
 
     @property
@@ -74,31 +80,34 @@ class TrialContext:
         self.iteration = int(saved["iteration"])
         return saved["state"]
 
-    def report(self, **metrics: Any) -> None:
-        """Record one iteration's metrics (floats, ints, bools or strings)."""
+    def report(self, checkpoint: Any = None, **metrics: Any) -> None:
+        """Hand one iteration's metrics (numbers, bools or strings) to Ray Tune now.
+
+        ``checkpoint``: optional state (anything ``torch.save`` takes) saved with this iteration;
+        ``ctx.restore()`` returns it, and the trial continues at the iteration after it.
+        """
         if not metrics:
             raise ValueError("report: needs at least one metric")
-        self.flush()
+        plain = {k: _plain(k, v) for k, v in metrics.items()}
         self.iteration += 1
-        self._pending = {k: _plain(k, v) for k, v in metrics.items()}
+        self._send(plain, checkpoint)
 
-    def checkpoint(self, state: Any) -> None:
-        """Save ``state`` (anything torch.save takes) with the iteration just reported."""
-        if self._pending is None:
-            raise RuntimeError("checkpoint: call report() first; a checkpoint belongs to a report")
+    def _send(self, metrics: dict[str, Any], state: Any) -> None:
+        """Ray Tune's ``tune.report``: returns when Tune asks for the next iteration."""
+        payload = {**metrics, NODE_ID: _node_id()}
+        if state is None:
+            tune.report(payload)
+            return
         with tempfile.TemporaryDirectory(prefix="caviar-ckpt-") as directory:
             torch.save({"iteration": self.iteration, "state": state}, Path(directory) / STATE_FILE)
-            metrics, self._pending = self._pending, None
-            tune.report(
-                {**metrics, NODE_ID: _node_id()},
-                checkpoint=tune.Checkpoint.from_directory(directory),
-            )
+            tune.report(payload, checkpoint=tune.Checkpoint.from_directory(directory))
 
-    def flush(self) -> None:
-        """Hand the pending report to Ray Tune (called by the adapter when the function returns)."""
-        if self._pending is not None:
-            metrics, self._pending = self._pending, None
-            tune.report({**metrics, NODE_ID: _node_id()})
+    def checkpoint(self, state: Any) -> None:
+        """The earlier API: fails at once, naming the form that replaced it."""
+        raise TypeError(
+            "ctx.checkpoint(state) is gone: pass the state with its report, "
+            "ctx.report(val_loss=..., checkpoint=state)"
+        )
 
 
 def _plain(key: str, value: Any) -> Any:

@@ -227,7 +227,6 @@ def estimator_tune_trainable(
         ctx = TrialContext(data)
         with threadpool_limits(worker_threads(cpus_per_trial)):  # BLAS/OpenMP: the trial's CPUs
             trainable(trainable_config(config), ctx)
-        ctx.flush()
 
     run_trial.__name__ = name.removeprefix(PREFIX).replace(".", "_")
     return run_trial

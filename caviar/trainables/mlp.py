@@ -234,22 +234,21 @@ def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
         if not (math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])):
             ctx.report(**metrics, diverged=True)
             return
-        ctx.report(**metrics)
         if metrics["val_loss"] < best:
             best, since_best = metrics["val_loss"], 0
         else:
             since_best += 1
         last = epoch + 1 == int(cfg["epochs"])
         every = max(1, int(cfg["checkpoint_every"]))
+        state = None
         if last or (epoch + 1) % every == 0:
-            ctx.checkpoint(
-                {
-                    "folds": [fold.state() for fold in folds],
-                    "torch_rng": torch.get_rng_state(),
-                    "best": best,
-                    "since_best": since_best,
-                }
-            )
+            state = {
+                "folds": [fold.state() for fold in folds],
+                "torch_rng": torch.get_rng_state(),
+                "best": best,
+                "since_best": since_best,
+            }
+        ctx.report(**metrics, checkpoint=state)  # Tune decides on this epoch before the next
         if int(cfg["patience"]) and since_best >= int(cfg["patience"]):
             return
 

@@ -18,6 +18,5 @@ def train(config: dict[str, Any], ctx: Any) -> None:
     while ctx.iteration < int(config["epochs"]):
         time.sleep(float(config["seconds"]))
         state["total"] += config["lr"]
-        ctx.report(val_loss=1.0 / (1.0 + state["total"]))
-        ctx.checkpoint(state)
+        ctx.report(val_loss=1.0 / (1.0 + state["total"]), checkpoint=state)
         (markers / f"{ctx.trial_id}.{ctx.iteration}.{node}").touch()

@@ -41,8 +41,7 @@ def train(config: dict[str, Any], ctx: Any) -> None:
         if fault == "nan" and epoch == 3:
             _log(f"inject,{ctx.trial_id},nan\n")
             loss = float("nan")
-        ctx.report(loss=loss, epoch=epoch)
-        ctx.checkpoint({"epoch": epoch})
+        ctx.report(loss=loss, epoch=epoch, checkpoint={"epoch": epoch})
         _log(f"{ctx.trial_id},{epoch}\n")
 
 

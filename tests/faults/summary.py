@@ -19,6 +19,7 @@ import pytest
 
 FAULT = "caviar_fault"
 BAD_INPUT = "caviar_bad_input"
+MATRIX = "caviar_fault_matrix"
 
 
 @dataclass
@@ -60,6 +61,32 @@ class Summary:
 _summary = Summary()
 
 
+@dataclass
+class MatrixSummary:
+    """The fault matrix's line (tests/faults/test_fault_matrix.py), summed over its cases."""
+
+    cases: int = 0
+    reported: int = 0
+    lost: int = 0
+    duplicated: int = 0
+
+    def line(self) -> str:
+        return (
+            f"fault matrix: cases {self.cases}, rows reported {self.reported}, "
+            f"rows lost {self.lost}, duplicated {self.duplicated}"
+        )
+
+
+_matrix = MatrixSummary()
+
+
+def record_matrix_case(node: Any, reported: int, lost: int, duplicated: int) -> None:
+    """Record one fault-matrix case: rows its trainables reported, lost and stored twice."""
+    node.user_properties.append(
+        (MATRIX, {"reported": reported, "lost": lost, "duplicated": duplicated})
+    )
+
+
 @pytest.fixture
 def fault(request: pytest.FixtureRequest) -> Iterator[FaultRecord]:
     """A record of the fault this test injects; the test fails if it never calls ``inject``."""
@@ -87,6 +114,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             if key == BAD_INPUT:
                 _summary.bad_inputs += 1
                 _summary.explained += int(bool(value["explained"]) and report.passed)
+            if key == MATRIX:
+                _matrix.cases += 1
+                _matrix.reported += value["reported"]
+                _matrix.lost += value["lost"]
+                _matrix.duplicated += value["duplicated"]
     elif report.when == "teardown":
         for key, value in report.user_properties:
             if key == FAULT and value["injected"]:
@@ -100,3 +132,5 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _summary.faults or _summary.bad_inputs:
         terminalreporter.write_sep("=", "caviar faults suite")
         terminalreporter.write_line(_summary.line())
+    if _matrix.cases:
+        terminalreporter.write_line(_matrix.line())

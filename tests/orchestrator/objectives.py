@@ -42,5 +42,9 @@ def quadratic(config: dict[str, Any], ctx: Any) -> None:
                 raise RuntimeError(f"failing once at epoch {epoch}")
         time.sleep(float(config.get("sleep", 0.0)))
         loss = objective(config) + 1.0 / epoch + offset
-        ctx.report(loss=loss, lr=float(config["lr"]), started_at_epoch=start + 1)
-        ctx.checkpoint({"epoch": epoch})
+        ctx.report(
+            loss=loss,
+            lr=float(config["lr"]),
+            started_at_epoch=start + 1,
+            checkpoint={"epoch": epoch},
+        )

@@ -87,7 +87,6 @@ def _check_curves_match_alone(trials: pd.DataFrame, curves: pd.DataFrame, data: 
         config = {**SPACE, "lr": row.lr, "seed": row.seed}
         alone = RecordingContext(data)
         train_mlp(config, alone)
-        alone.flush()
         member = curves[curves["trial_id"] == row.trial_id].sort_values("iteration")
         np.testing.assert_allclose(
             member["val_loss"], [r["val_loss"] for r in alone.reports], rtol=0, atol=1e-5

@@ -113,7 +113,6 @@ def test_the_mlp_reports_n_params_as_an_objective() -> None:
     for hidden in (4, 16):
         ctx = RecordingContext(data)
         train_mlp({"hidden_units": hidden, "layers": 1, "epochs": 2}, ctx)
-        ctx.flush()
         # 8 features, 3 classes: (8 + 1) * h + (h + 1) * 3 weights, every epoch.
         assert [r["n_params"] for r in ctx.reports] == [9 * hidden + (hidden + 1) * 3] * 2
     raw = small_spec(Path("."), metric=["val_loss", "n_params"], mode=["min", "min"])

@@ -19,7 +19,6 @@ BASE = {"hidden_units": 8, "layers": 1, "epochs": 4, "optimizer": "sgd", "moment
 def run(config: dict[str, Any], saved: tuple[int, Any] | None = None) -> RecordingContext:
     ctx = RecordingContext(DATA, saved)
     train_mlp(config, ctx)
-    ctx.flush()
     return ctx
 
 

@@ -16,38 +16,51 @@ from caviar.orchestrator.schedulers import (
     SpaceExplorer,
     build_scheduler,
     perturb,
+    ray_scheduler,
 )
 from caviar.orchestrator.spec import SchedulerSpec
 from caviar.search_spaces import Space, integer, loguniform, pow2, reverse_loguniform, uniform
 
 
 def test_every_scheduler_is_rays_own_with_the_spec_options() -> None:
-    asha = build_scheduler(
-        SchedulerSpec("asha", {"max_t": 9, "grace_period": 2, "reduction_factor": 3, "brackets": 2})
+    asha = ray_scheduler(
+        build_scheduler(
+            SchedulerSpec(
+                "asha", {"max_t": 9, "grace_period": 2, "reduction_factor": 3, "brackets": 2}
+            )
+        )
     )
     assert isinstance(asha, AsyncHyperBandScheduler)
     assert asha._max_t == 9 and len(asha._brackets) == 2
-    hyperband = build_scheduler(SchedulerSpec("hyperband", {"max_t": 27, "reduction_factor": 3}))
+    hyperband = ray_scheduler(
+        build_scheduler(SchedulerSpec("hyperband", {"max_t": 27, "reduction_factor": 3}))
+    )
     assert isinstance(hyperband, HyperBandScheduler) and hyperband._eta == 3
-    median = build_scheduler(
-        SchedulerSpec("median", {"grace_period": 2, "min_samples_required": 4, "hard_stop": False})
+    median = ray_scheduler(
+        build_scheduler(
+            SchedulerSpec(
+                "median", {"grace_period": 2, "min_samples_required": 4, "hard_stop": False}
+            )
+        )
     )
     assert isinstance(median, MedianStoppingRule)
     assert median._grace_period == 2 and median._min_samples_required == 4
     assert not median._hard_stop
     assert isinstance(build_scheduler(SchedulerSpec("fifo", {})), FIFOScheduler)
     space = Space.from_dict({"lr": "loguniform(1e-4, 1)"})
-    pbt = build_scheduler(
-        SchedulerSpec(
-            "pbt",
-            {
-                "perturbation_interval": 3,
-                "quantile_fraction": 0.5,
-                "resample_probability": 0.1,
-                "hyperparam_mutations": ("lr",),
-            },
-        ),
-        space,
+    pbt = ray_scheduler(
+        build_scheduler(
+            SchedulerSpec(
+                "pbt",
+                {
+                    "perturbation_interval": 3,
+                    "quantile_fraction": 0.5,
+                    "resample_probability": 0.1,
+                    "hyperparam_mutations": ("lr",),
+                },
+            ),
+            space,
+        )
     )
     assert isinstance(pbt, PopulationBasedTraining)
     assert pbt._perturbation_interval == 3 and pbt._quantile_fraction == 0.5
@@ -58,7 +71,7 @@ def test_every_scheduler_is_rays_own_with_the_spec_options() -> None:
 def test_confirmation_trials_bypass_early_stopping_only_when_asked() -> None:
     wrapped = build_scheduler(SchedulerSpec("asha", {"max_t": 4}), confirm=True)
     assert isinstance(wrapped, ConfirmationPassThrough)
-    assert isinstance(wrapped.scheduler, AsyncHyperBandScheduler)
+    assert isinstance(ray_scheduler(wrapped), AsyncHyperBandScheduler)
     assert isinstance(build_scheduler(SchedulerSpec("fifo", {}), confirm=True), FIFOScheduler)
 
 
@@ -119,15 +132,18 @@ def test_asha_rungs_survive_a_snapshot_and_restore() -> None:
     from caviar.orchestrator.schedulers import SchedulerStateCallback
 
     spec = SchedulerSpec("asha", {"max_t": 9, "grace_period": 1, "reduction_factor": 3})
-    running = build_scheduler(spec)
+    wrapper = build_scheduler(spec)
+    running = wrapper.scheduler  # type: ignore[attr-defined]  # Ray's, in ResumableScheduler
     bracket = running._brackets[0]
     for trial_id, value in (("a", 1.0), ("b", 2.0), ("c", 3.0)):
         running._trial_info[trial_id] = bracket
         bracket.on_result(SimpleNamespace(trial_id=trial_id), 1, value)  # type: ignore[arg-type]
-    state = pickle.loads(pickle.dumps(SchedulerStateCallback(running).get_state()))
+    state = pickle.loads(pickle.dumps(SchedulerStateCallback(wrapper).get_state()))
 
-    restored = pickle.loads(pickle.dumps(build_scheduler(spec)))  # as Tuner.restore gets it
-    SchedulerStateCallback(restored).set_state(state)
+    wrapped = pickle.loads(pickle.dumps(build_scheduler(spec)))  # as Tuner.restore gets it
+    SchedulerStateCallback(wrapped).set_state(state)
+    wrapped.choose_trial_to_run(SimpleNamespace(get_trials=list))  # the state lands on first use
+    restored = wrapped.scheduler
     assert restored._trial_info["a"] is restored._brackets[0]
     assert restored._brackets[0]._rungs == bracket._rungs
     assert SchedulerStateCallback(build_scheduler(SchedulerSpec("fifo", {}))).get_state() is None

@@ -34,8 +34,7 @@ def train(config: dict[str, Any], ctx: Any) -> None:
     start = state["epoch"] if state else 0
     for epoch in range(start + 1, int(config["epochs"]) + 1):
         time.sleep(float(config.get("sleep", 0.05)))
-        ctx.report(score=float(config["x"]) * epoch, epoch=epoch)
-        ctx.checkpoint({"epoch": epoch})  # hands the report, with its checkpoint, to Ray Tune
+        ctx.report(score=float(config["x"]) * epoch, epoch=epoch, checkpoint={"epoch": epoch})
         log(f"{ctx.trial_id},{epoch}\n")
 
 

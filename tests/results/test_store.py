@@ -48,9 +48,10 @@ def test_replayed_iterations_land_once_and_the_later_report_wins(tmp_path: Path)
     callback.setup()
     trials = make_trials(2)
     list(drive(callback, trials, range(1, 6)))
-    replay = result(trials[0], 4)
-    replay["loss"] = -1.0
-    callback.on_trial_result(0, trials, trials[0], replay)  # a restore replays iteration 4
+    for iteration in (4, 5):  # a restore from the checkpoint at 3 replays 4 and 5
+        replay = result(trials[0], iteration)
+        replay["loss"] = -1.0
+        callback.on_trial_result(0, trials, trials[0], replay)
     callback.flush()
     assert len(SweepStore.at(str(tmp_path / "s")).curve_parts()) > 2
     curves = caviar.read_curves(str(tmp_path / "s"))

@@ -24,13 +24,7 @@ class RecordingContext(TrialContext):
         self.iteration = self._saved[0]
         return copy.deepcopy(self._saved[1])
 
-    def checkpoint(self, state: Any) -> None:
-        if self._pending is None:
-            raise RuntimeError("checkpoint: call report() first")
-        self.checkpoints.append((self.iteration, copy.deepcopy(state)))
-        self.flush()
-
-    def flush(self) -> None:
-        if self._pending is not None:
-            self.reports.append(self._pending)
-            self._pending = None
+    def _send(self, metrics: dict[str, Any], state: Any) -> None:
+        self.reports.append(metrics)
+        if state is not None:
+            self.checkpoints.append((self.iteration, copy.deepcopy(state)))

@@ -39,7 +39,6 @@ def _alone(spec: DataSpec, config: dict[str, Any]) -> list[dict[str, Any]]:
 def _trained_alone(spec: DataSpec, config: dict[str, Any]) -> RecordingContext:
     ctx = RecordingContext(spec)
     train_mlp(config, ctx)
-    ctx.flush()
     return ctx
 
 
@@ -94,7 +93,6 @@ def test_bundle_reports_each_member_and_resumes_bit_for_bit() -> None:
     bundle = {MEMBERS_KEY: configs, STOP_KEY: {}}
     straight = RecordingContext(spec)
     train_bundle(bundle, straight)
-    straight.flush()
     # Members with fewer epochs finish first and leave; the bundle runs as long as its longest.
     assert len(straight.reports) == 6
     for index, config in enumerate(configs):
@@ -103,7 +101,6 @@ def test_bundle_reports_each_member_and_resumes_bit_for_bit() -> None:
         assert rows[-1]["fate"] == FINISHED
     resumed = RecordingContext(spec, saved=straight.checkpoints[2])
     train_bundle(bundle, resumed)
-    resumed.flush()
     assert _without_times(resumed.reports) == _without_times(straight.reports[3:])
 
 
@@ -118,7 +115,6 @@ def test_asha_rungs_stop_the_worst_members_inside_the_bundle() -> None:
     rule = {"metric": "val_loss", "mode": "min", "max_t": 8, "grace_period": 1}
     ctx = RecordingContext(spec)
     train_bundle({MEMBERS_KEY: configs, STOP_KEY: {**rule, "reduction_factor": 2}}, ctx)
-    ctx.flush()
     fates = {}
     for report in ctx.reports:
         for member, metrics in member_metrics(report).items():

@@ -25,14 +25,12 @@ def cancer(tmp_path_factory: pytest.TempPathFactory) -> DataSpec:
 def _curve(data: DataSpec, config: dict[str, Any]) -> list[float]:
     ctx = RecordingContext(data)
     train_mlp(config, ctx)
-    ctx.flush()
     return [r["val_loss"] for r in ctx.reports]
 
 
 def test_mlp_on_breast_cancer_parquet_reaches_expected_accuracy(cancer: DataSpec) -> None:
     ctx = RecordingContext(cancer)
     train_mlp({"lr": 3e-3, "epochs": 15, "hidden_units": 32, "batch_size": 32}, ctx)
-    ctx.flush()
     assert len(ctx.reports) == 15
     assert ctx.reports[-1]["val_accuracy"] >= 0.93
 
@@ -49,13 +47,11 @@ def test_restored_trial_continues_bit_for_bit(cancer: DataSpec, schedule: str) -
     config = {"epochs": 6, "dropout": 0.3, "batch_norm": True, "lr_schedule": schedule}
     straight = RecordingContext(cancer)
     train_mlp(config, straight)
-    straight.flush()
     # "Killed" after epoch 3: a fresh process would restore the checkpoint of iteration 3.
     saved = straight.checkpoints[2]
     assert saved[0] == 3
     resumed = RecordingContext(cancer, saved=saved)
     train_mlp(config, resumed)
-    resumed.flush()
     assert [r["val_loss"] for r in resumed.reports] == [r["val_loss"] for r in straight.reports[3:]]
 
 
@@ -79,12 +75,10 @@ def test_kfold_partitions_rows_and_reports_the_mean_over_folds(cancer: DataSpec)
     config = {"epochs": 3, "lr": 3e-3, "hidden_units": 16, "dropout": 0.1}
     straight = RecordingContext(spec)
     train_mlp(config, straight)
-    straight.flush()
     assert len(straight.reports) == 3 and straight.reports[-1]["val_accuracy"] > 0.9
     assert len(straight.checkpoints[0][1]["folds"]) == 3
     resumed = RecordingContext(spec, saved=straight.checkpoints[0])
     train_mlp(config, resumed)
-    resumed.flush()
     assert resumed.reports == [
         {**r, "epoch_time_s": resumed.reports[i]["epoch_time_s"]}
         for i, r in enumerate(straight.reports[1:])
@@ -110,7 +104,6 @@ def test_amp_trains_on_gpu(cancer: DataSpec) -> None:
 
     ctx = OnGPU(cancer)
     train_mlp({"epochs": 10, "lr": 3e-3, "amp": True}, ctx)
-    ctx.flush()
     assert ctx.reports[-1]["val_accuracy"] >= 0.9
 
 
@@ -120,9 +113,7 @@ def test_example_user_trainable_resumes_where_it_stopped(cancer: DataSpec) -> No
     config = {"lr": 1e-2, "hidden_units": 16, "epochs": 4}
     straight = RecordingContext(cancer)
     train(config, straight)
-    straight.flush()
     assert len(straight.reports) == 4
     resumed = RecordingContext(cancer, saved=straight.checkpoints[1])
     train(config, resumed)
-    resumed.flush()
     assert len(resumed.reports) == 2 and resumed.iteration == 4

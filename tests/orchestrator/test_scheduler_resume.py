@@ -1,0 +1,117 @@
+"""A sweep killed with kill -9 and resumed decides as the same sweep run without interruption.
+
+One trial at a time (each trial takes both CPUs of a 2-CPU Ray) and a deterministic trainable
+(tests/trainables/shapes.py: loss = x + 1/epoch), so the uninterrupted sweep's early-stopping
+decisions are a fixed function of the configs. The killed sweep is killed once after a seeded
+number of reports and resumed: every scheduler's state was saved with Tune's snapshot and restored
+(caviar/orchestrator/resumable.py), so it must stop the same configs at the same iterations under
+ASHA, HyperBand and the median rule. HyperBand resumed with Ray's own bookkeeping spins forever
+(ray-project/ray#30838); here it finishes. PBT's perturbation count continues after a resume.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import caviar
+from tests.conftest import kill_session
+from tests.results.test_kill_resume import start
+
+X = "grid(0.5, 0.1, 0.9, 0.3, 0.7, 0.0, 0.8, 0.2)"
+SCHEDULERS = {
+    "asha": {"name": "asha", "grace_period": 1, "reduction_factor": 3, "max_t": 9},
+    "hyperband": {"name": "hyperband", "reduction_factor": 3, "max_t": 9},
+    "median": {"name": "median", "grace_period": 1, "min_samples_required": 2},
+}
+
+
+def spec(tmp_path: Path, name: str, scheduler: dict[str, Any], **extra: Any) -> Path:
+    raw = {
+        "name": name,
+        "trainable": "tests.trainables.shapes:train",
+        "metric": "loss",
+        "mode": "min",
+        "space": {
+            "x": X,
+            "epochs": 9,
+            "sleep": 0.2,
+            "checkpoint_every": 1,
+            "log": str(tmp_path / f"{name}.truth"),
+        },
+        "search": {"algorithm": "grid", "num_samples": 1},
+        "scheduler": scheduler,
+        "resources": {"cpu": 2},  # one trial at a time on a 2-CPU Ray
+        "storage": str(tmp_path / "results"),
+        **extra,
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def reports(truth: Path) -> int:
+    if not truth.exists():
+        return 0
+    return sum(1 for line in truth.read_text().split() if not line.startswith("start,"))
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "caviar.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def decisions(sweep: Path) -> dict[float, int]:
+    """The iteration each config stopped at (9: ran to the end), keyed by its x."""
+    trials = caviar.read_trials(str(sweep))
+    assert set(trials["status"]) == {"TERMINATED"}, trials[["x", "status", "error"]]
+    return {round(float(r.x), 3): int(r.iterations) for r in trials.itertuples()}
+
+
+def killed_once_and_resumed(
+    tmp_path: Path, name: str, scheduler: dict[str, Any], seed: int
+) -> Path:
+    path = spec(tmp_path, name, scheduler)
+    truth = tmp_path / f"{name}.truth"
+    process = start(["run", str(path), "--num-cpus", "2"], dict(os.environ))
+    want = random.Random(seed).randint(8, 20)
+    deadline = time.monotonic() + 240
+    while reports(truth) < want and process.poll() is None:
+        assert time.monotonic() < deadline, "the sweep reported too little in time"
+        time.sleep(0.05)
+    assert process.poll() is None, "the sweep ended before it could be killed"
+    kill_session(process)
+    sweep = tmp_path / "results" / name
+    resumed = cli("resume", str(sweep), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    return sweep
+
+
+@pytest.mark.slow  # two and three Ray starts per scheduler: about 1.5 min each on 2 cores
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_killed_and_resumed_stops_the_same_trials_at_the_same_iterations(
+    tmp_path: Path, name: str
+) -> None:
+    straight = cli(
+        "run", str(spec(tmp_path, f"{name}-straight", SCHEDULERS[name])), "--num-cpus", "2"
+    )
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    expected = decisions(tmp_path / "results" / f"{name}-straight")
+    assert any(stopped < 9 for stopped in expected.values()), expected  # it decided something
+    seed = int(os.environ.get("CAVIAR_TEST_KILL_SEED", "11"))
+    sweep = killed_once_and_resumed(tmp_path, f"{name}-killed", SCHEDULERS[name], seed)
+    assert decisions(sweep) == expected
+    curves = caviar.read_curves(str(sweep))
+    assert not curves.duplicated(["trial_id", "iteration"]).any()
