@@ -60,6 +60,7 @@ def run(
     from caviar.cluster.connect import connected
     from caviar.orchestrator.run import prepare, run_sweep
     from caviar.orchestrator.spec import load_spec
+    from caviar.results.lock import sweep_lock
 
     overrides = list(set_ or [])
     if storage is not None:
@@ -67,9 +68,9 @@ def run(
     if name is not None:
         overrides.append(f"name={name}")
     spec = load_spec(spec_path, overrides)
-    prepare(spec)  # every check that needs no Ray, before Ray starts
+    store = prepare(spec)  # every check that needs no Ray, before Ray starts
     out.print(f"caviar: sweep [bold]{spec.name}[/] -> {spec.sweep_uri}")
-    with connected(address, num_cpus) as description:
+    with sweep_lock(store, "run"), connected(address, num_cpus) as description:
         out.print(description)
         outcome = run_sweep(spec)
     _summarize(outcome.sweep_uri, spec.metric, spec.mode)
@@ -84,11 +85,13 @@ def resume(
     """Continue an interrupted sweep; trials that finished are not run again."""
     from caviar.cluster.connect import connected
     from caviar.orchestrator.run import resume_sweep
+    from caviar.results.lock import sweep_lock
     from caviar.results.store import SPEC_FILE, SweepStore
 
-    if not SweepStore.at(sweep_dir).exists(SPEC_FILE):
+    store = SweepStore.at(sweep_dir)
+    if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
-    with connected(address) as description:
+    with sweep_lock(store, "resume"), connected(address) as description:
         out.print(description)
         outcome = resume_sweep(sweep_dir)
     import yaml
@@ -158,15 +161,16 @@ def compact(
         ),
     ] = False,
 ) -> None:
-    """Merge a sweep's curves parts into one (safe while the sweep runs)."""
+    """Merge a sweep's small curves parts (refused while a driver writes the sweep)."""
     import warnings
 
+    from caviar.results.lock import sweep_lock
     from caviar.results.store import SPEC_FILE, SweepStore
 
     store = SweepStore.at(sweep_dir)
     if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), sweep_lock(store, "compact"):
         warnings.simplefilter("ignore")  # unreadable parts are reported below, once each
         report = store.compact(repair=repair)
     out.print(

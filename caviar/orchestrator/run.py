@@ -30,6 +30,7 @@ from caviar.orchestrator.searchers import (
 )
 from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
 from caviar.results.callback import ParquetResultsCallback
+from caviar.results.lock import sweep_lock
 from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
 
 # Tune's per-trial result files (JSON, CSV, TensorBoard) cost ~1 s per trial and thousands of files;
@@ -133,26 +134,36 @@ def _check_local_writable(path: Path) -> None:
 def run_sweep(spec: SweepSpec, show_progress: bool = True) -> SweepOutcome:
     """Run the sweep on the Ray that is connected (``ray.init`` was called)."""
     store = prepare(spec)
-    check_cluster(spec)
-    store.write_text(SPEC_FILE, spec.to_yaml())
-    tuner = _build_tuner(spec, store, show_progress)
-    return _fit(tuner, spec)
+    with sweep_lock(store, "run"):  # one driver per sweep (see caviar.results.lock)
+        if store.exists(SPEC_FILE):  # another run wrote it between the check and the lock
+            _refuse_existing(store, spec)
+        check_cluster(spec)
+        store.write_text(SPEC_FILE, spec.to_yaml())
+        tuner = _build_tuner(spec, store, show_progress)
+        return _fit(tuner, spec)
 
 
 def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
     """Continue an interrupted sweep from its directory: nothing that finished runs again."""
-    from ray import tune
-
     store = SweepStore.at(sweep_uri)
     if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
+    with sweep_lock(store, "resume"):  # one driver per sweep (see caviar.results.lock)
+        return _resume_locked(store, sweep_uri, show_progress)
+
+
+def _resume_locked(store: SweepStore, sweep_uri: str, show_progress: bool) -> SweepOutcome:
     import yaml
+    from ray import tune
 
     spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
     check_cluster(spec)
     if not has_tune_state(store):
         # Killed before Tune saved its first snapshot: no trial can have finished in Tune's view,
         # so the same sweep starts again (the Parquet callback drops rows of the lost trials).
+        # Unless trials did finish and tune/ is gone (removed to reclaim space): refuse, rather
+        # than run the sweep again and drop the finished results.
+        refuse_rerun_over_results(store, sweep_uri)
         tuner = _build_tuner(spec, store, show_progress)
     else:
         from caviar.orchestrator.fusion import tune_function
@@ -169,6 +180,24 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
             storage_filesystem=store.filesystem,
         )
     return _fit(tuner, spec)
+
+
+def refuse_rerun_over_results(store: SweepStore, sweep_uri: str) -> None:
+    """SpecError if trials.parquet holds finished trials (a rerun from scratch would drop them)."""
+    import pyarrow.compute as pc
+
+    table = store.read_trials(columns=["status"])
+    if table is None or "status" not in table.column_names:
+        return
+    finished = pc.sum(pc.is_in(table["status"], pc.cast(["TERMINATED", "ERROR"], "string")))
+    count = finished.as_py() or 0
+    if count:
+        raise SpecError(
+            "SWEEP_DIR",
+            f"{sweep_uri} has {count} finished trials but no Ray Tune state ({TUNE_DIR}/ is "
+            "gone), so it cannot be continued; its results are kept as they are: start a new "
+            "sweep (`caviar run SPEC --name NEW`) to train more",
+        )
 
 
 def has_tune_state(store: SweepStore) -> bool:
