@@ -84,16 +84,18 @@ def resume(
 ) -> None:
     """Continue an interrupted sweep; trials that finished are not run again."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.run import resume_sweep
+    from caviar.orchestrator.run import check_resumable, resume_sweep
     from caviar.results.lock import sweep_lock
     from caviar.results.store import SPEC_FILE, SweepStore
 
     store = SweepStore.at(sweep_dir)
     if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
-    with sweep_lock(store, "resume"), connected(address) as description:
-        out.print(description)
-        outcome = resume_sweep(sweep_dir)
+    with sweep_lock(store, "resume"):  # one driver per sweep: a second one exits 2 here
+        check_resumable(store, sweep_dir)  # before Ray starts
+        with connected(address) as description:
+            out.print(description)
+            outcome = resume_sweep(sweep_dir)
     import yaml
 
     raw = yaml.safe_load(SweepStore.at(sweep_dir).read_text(SPEC_FILE))

@@ -157,13 +157,11 @@ def _resume_locked(store: SweepStore, sweep_uri: str, show_progress: bool) -> Sw
     from ray import tune
 
     spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
+    check_resumable(store, sweep_uri)
     check_cluster(spec)
     if not has_tune_state(store):
         # Killed before Tune saved its first snapshot: no trial can have finished in Tune's view,
         # so the same sweep starts again (the Parquet callback drops rows of the lost trials).
-        # Unless trials did finish and tune/ is gone (removed to reclaim space): refuse, rather
-        # than run the sweep again and drop the finished results.
-        refuse_rerun_over_results(store, sweep_uri)
         tuner = _build_tuner(spec, store, show_progress)
     else:
         from caviar.orchestrator.fusion import tune_function
@@ -180,6 +178,16 @@ def _resume_locked(store: SweepStore, sweep_uri: str, show_progress: bool) -> Sw
             storage_filesystem=store.filesystem,
         )
     return _fit(tuner, spec)
+
+
+def check_resumable(store: SweepStore, sweep_uri: str) -> None:
+    """Before Ray starts: a sweep without Tune's state whose trials finished cannot be resumed.
+
+    Resuming it would start the sweep again and drop the finished results (tune/ removed to
+    reclaim checkpoint space): refuse, and keep them.
+    """
+    if not has_tune_state(store):
+        refuse_rerun_over_results(store, sweep_uri)
 
 
 def refuse_rerun_over_results(store: SweepStore, sweep_uri: str) -> None:
