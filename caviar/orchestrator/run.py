@@ -31,7 +31,7 @@ from caviar.orchestrator.searchers import (
 from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
 from caviar.results.callback import ParquetResultsCallback
 from caviar.results.lock import sweep_lock
-from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
+from caviar.results.store import SPEC_FILE, TRIALS_FILE, TUNE_DIR, SweepStore
 
 # Tune's per-trial result files (JSON, CSV, TensorBoard) cost ~1 s per trial and thousands of files;
 # caviar's Parquet callback records the same results.
@@ -188,6 +188,41 @@ def check_resumable(store: SweepStore, sweep_uri: str) -> None:
     """
     if not has_tune_state(store):
         refuse_rerun_over_results(store, sweep_uri)
+    refuse_edited_spec(store, sweep_uri)
+
+
+def refuse_edited_spec(store: SweepStore, sweep_uri: str) -> None:
+    """SpecError if sweep.yaml differs from the spec the sweep ran with (in its Parquet footers).
+
+    Ray Tune restores a sweep as it started (its searcher, its trial count): with num_samples
+    raised in sweep.yaml, every resume ended "interrupted" (exit 130), the new trials never run.
+    """
+    import pyarrow.parquet as pq
+    import yaml
+
+    if not store.exists(TRIALS_FILE):
+        return
+    try:
+        metadata = pq.read_schema(store.path(TRIALS_FILE), filesystem=store.filesystem).metadata
+        ran = yaml.safe_load((metadata or {}).get(b"caviar.spec", b"").decode() or "null")
+        now = yaml.safe_load(store.read_text(SPEC_FILE))
+    except (OSError, ValueError, yaml.YAMLError):
+        return  # unreadable: the results callback rebuilds trials.parquet; nothing to compare
+    if not isinstance(ran, dict) or not isinstance(now, dict):
+        return
+    try:
+        before, after = parse_spec(ran), parse_spec(now)
+    except SpecError:
+        return  # an edit that does not parse is reported by the resume's own parse
+    was, will = planned_trials(before), planned_trials(after)
+    if was != will or before.time_budget_s != after.time_budget_s:
+        raise SpecError(
+            "SWEEP_DIR",
+            f"{SPEC_FILE} of {sweep_uri} was edited after the sweep started (it plans {will} "
+            f"trials, budget {after.time_budget_s}; the sweep started with {was}, budget "
+            f"{before.time_budget_s}); a resume continues the sweep as it started: undo the "
+            "edit, or run the new spec as a new sweep",
+        )
 
 
 def refuse_rerun_over_results(store: SweepStore, sweep_uri: str) -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # A part this big is never merged again: reading many parts costs readers little, rewriting big
 # ones costs the driver time and memory.
-BIG_PART_ROWS = 400_000
+BIG_PART_ROWS = 250_000
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+"""Bookkeeping across pauses and resumes: time limits, edited specs, torn snapshots (issue 23)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import FIFOScheduler
+
+from caviar.orchestrator.limits import TrialTimeLimit
+from tests.conftest import run_cli
+from tests.results.synthetic import drive, make_callback, make_trials
+
+
+class Controller:
+    """The two calls of Tune's controller that TrialTimeLimit makes, over a list of real Trials."""
+
+    def __init__(self, trials: list[Trial]) -> None:
+        self.trials = trials
+        self.stopped: list[str] = []
+
+    def get_live_trials(self) -> list[Trial]:
+        return [t for t in self.trials if t.status in (Trial.RUNNING, Trial.PAUSED)]
+
+    def get_trials(self) -> list[Trial]:
+        return self.trials
+
+    def stop_trial(self, trial: Trial) -> None:
+        self.stopped.append(trial.trial_id)
+
+
+def test_trial_time_limit_counts_running_time_not_time_paused() -> None:
+    """HyperBand pauses trials at its rungs: the paused time was counted and they were killed."""
+    trial = Trial("x", config={}, trial_id="paused", stub=True)
+    limit = TrialTimeLimit(FIFOScheduler(), limit_s=1.0)  # type: ignore[no-untyped-call]
+    controller = Controller([trial])
+    result: dict[str, Any] = {"training_iteration": 1}
+
+    trial.status = Trial.RUNNING
+    limit.choose_trial_to_run(controller)
+    time.sleep(0.2)
+    assert limit.on_trial_result(controller, trial, result) == FIFOScheduler.CONTINUE
+    trial.status = Trial.PAUSED  # the scheduler paused it at a rung
+    limit.choose_trial_to_run(controller)
+    time.sleep(1.5)  # longer than the limit, all of it paused
+    limit.choose_trial_to_run(controller)
+    trial.status = Trial.RUNNING
+    limit.choose_trial_to_run(controller)
+    time.sleep(0.1)
+    limit.choose_trial_to_run(controller)
+    assert controller.stopped == []
+    assert limit.on_trial_result(controller, trial, result) == FIFOScheduler.CONTINUE
+
+    time.sleep(1.0)  # now it has run past the limit
+    assert limit.on_trial_result(controller, trial, result) == FIFOScheduler.STOP
+    assert "trial_time_limit_s: stopped after 1 s" in getattr(trial, "caviar_stop_reason")
+
+
+def test_a_resume_after_num_samples_was_edited_refuses_in_one_line(tmp_path: Path) -> None:
+    """Tune restores the sweep as it started: every resume ended 'interrupted', exit 130."""
+    callback = make_callback(tmp_path / "s", flush_rows=2, flush_seconds=1e9)
+    callback.setup()
+    list(drive(callback, make_trials(2), range(1, 3)))
+    callback.flush()
+    spec = yaml.safe_load((tmp_path / "s" / "sweep.yaml").read_text())
+    spec["search"] = {"algorithm": "random", "num_samples": 50}
+    (tmp_path / "s" / "sweep.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = run_cli("resume", str(tmp_path / "s"))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "was edited after the sweep started (it plans 50 trials" in lines[0]
+    assert not (tmp_path / "s" / "tune").exists()  # refused before Ray started
