@@ -9,8 +9,12 @@ from typing import Any
 import yaml
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler
+from ray.tune.search import Searcher
 
 from caviar.orchestrator.limits import TrialTimeLimit
+from caviar.orchestrator.reconcile import RestoredTrial, reconcile
+from caviar.orchestrator.searchers import ConfirmingSearcher, SpaceSearcher, tpe_searcher
+from caviar.search_spaces import Space
 from tests.conftest import run_cli
 from tests.results.synthetic import drive, make_callback, make_trials
 
@@ -56,7 +60,7 @@ def test_trial_time_limit_counts_running_time_not_time_paused() -> None:
 
     time.sleep(1.0)  # now it has run past the limit
     assert limit.on_trial_result(controller, trial, result) == FIFOScheduler.STOP
-    assert "trial_time_limit_s: stopped after 1 s" in getattr(trial, "caviar_stop_reason")
+    assert "trial_time_limit_s: stopped after 1 s" in trial.caviar_stop_reason
 
 
 def test_a_resume_after_num_samples_was_edited_refuses_in_one_line(tmp_path: Path) -> None:
@@ -73,3 +77,42 @@ def test_a_resume_after_num_samples_was_edited_refuses_in_one_line(tmp_path: Pat
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "was edited after the sweep started (it plans 50 trials" in lines[0]
     assert not (tmp_path / "s" / "tune").exists()  # refused before Ray started
+
+
+def test_tpe_is_given_the_restored_trials_its_state_never_saw() -> None:
+    """Fast slice of the torn-snapshot test: OptunaSearch's KeyError at an unknown trial's report."""
+    searcher = tpe_searcher(Space.from_dict({"x": "uniform(0, 1)"}), 0, "score", "max")
+    assert searcher.suggest("known") is not None
+    restored = [
+        RestoredTrial("known", "TERMINATED", {"x": 0.5}),
+        RestoredTrial("unseen", "RUNNING", {"x": 0.7}),  # created after the searcher's save
+        RestoredTrial("unseen_done", "TERMINATED", {"x": 0.1}),
+    ]
+    reconcile(searcher, restored)
+    searcher.on_trial_result("unseen", {"score": 1.0, "training_iteration": 1})
+    searcher.on_trial_complete("unseen", {"score": 1.0, "training_iteration": 1})
+    assert searcher.suggest("next") is not None
+
+
+def test_confirm_continues_from_the_trial_list_not_a_state_ahead_of_it() -> None:
+    """Fast slice: live trials the list lost kept the confirmations waiting forever."""
+    space = Space.from_dict({"x": "uniform(0, 1)"})
+    inner = SpaceSearcher(space, seed=0, total=3)
+    confirming = ConfirmingSearcher(inner, top_k=1, seeds=2, seed=0, metric="score", mode="max")
+    ids = ["t0", "t1", "t2"]
+    configs = [confirming.suggest(trial_id) for trial_id in ids]
+    for trial_id in ids[:2]:
+        confirming.on_trial_complete(trial_id, {"score": 1.0})
+    # Restored: the searcher's state saved while t2 ran; the trial list of a save before t2.
+    restored = [
+        RestoredTrial(t, "TERMINATED", dict(c or {}))
+        for t, c in zip(ids[:2], configs[:2], strict=True)
+    ]
+    reconcile(confirming, restored)
+    again = confirming.suggest("t2b")
+    assert again is not None and again["x"] == configs[2]["x"]  # t2 is made again
+    assert confirming.suggest("wait") is None  # the search is not over until t2b ends
+    confirming.on_trial_complete("t2b", {"score": 0.5})
+    made = [confirming.suggest(f"c{k}") for k in range(3)]
+    assert [m["confirm_of"] for m in made[:2] if m] == ["t0", "t0"]
+    assert made[2] == Searcher.FINISHED
