@@ -28,6 +28,7 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from caviar.errors import SweepFailed
+from caviar.results.compaction import BIG_PART_ROWS
 from caviar.results.rebuild import load_trials
 from caviar.results.store import SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
@@ -155,6 +156,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._last_flush = time.monotonic()
         self._sequence = 0
         self._parts = 0
+        self._unmerged_rows = 0
         self._loaded = False
 
     def __getstate__(self) -> dict[str, Any]:
@@ -326,9 +328,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             self.store.append_curves(table, self._sequence)
             self._sequence += 1
             self._parts += 1
-            if self._parts > self.compact_parts:
+            self._unmerged_rows += len(rows)  # merged before they make one big part: short merges
+            if self._parts > self.compact_parts or self._unmerged_rows >= BIG_PART_ROWS // 2:
                 self.store.compact()
-                self._parts = 1
+                self._parts, self._unmerged_rows = 1, 0
             self._buffer.clear()
             self._dirty = True
         if self._dirty:

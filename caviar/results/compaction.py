@@ -7,11 +7,10 @@ every part older than the run is beaten by it. So a merge never crosses a part i
 (the run stops there), and a merge that finds one of its parts gone (another compaction took it)
 writes nothing.
 
-Which run: from the newest part back, a part joins while it holds no more rows than the parts
-already in the run together, and the run stays under ``BIG_PART_ROWS``. Parts grow like a binary
-counter: each row is rewritten a bounded number of times (about log2 of the big size over a flush),
-so compaction costs grow linearly with the rows a sweep reports, and memory is bounded by the
-biggest merge, not by the sweep.
+Which runs: see ``choose_runs``. Parts grow like a binary counter until they are sealed at half
+``BIG_PART_ROWS``: each row is rewritten a bounded number of times (about log2 of that size over a
+flush's), so compaction costs grow linearly with the rows a sweep reports, and memory is bounded
+by the biggest merge (``BIG_PART_ROWS``), not by the sweep.
 """
 
 from __future__ import annotations
@@ -54,37 +53,55 @@ def compact(
     keep_trials: Collection[str] | None = None,
     big_rows: int = BIG_PART_ROWS,
 ) -> CompactionReport:
-    """Drop other trials' rows (``keep_trials``), then merge the newest run of small parts."""
+    """Drop other trials' rows (``keep_trials``), then merge each run of small parts."""
     try:
         if keep_trials is not None:
             _drop_other_trials(store, report, set(keep_trials))
         parts = _parts(store)
-        run = choose_run(parts, repair, big_rows)
         for part in parts:
             if part.rows is None and not repair:
                 report.skipped.append(part.path)
-        if len(run) > 1 or any(p.rows is None for p in run):
+        for run in choose_runs(parts, repair, big_rows):
             _merge(store, report, run, repair)
     except _Vanished:
-        pass  # the other compaction's output holds the rows; nothing of ours was written
+        pass  # the other compaction's output holds the rows; nothing of ours was deleted
     return report
 
 
-def choose_run(parts: list[Part], repair: bool, big_rows: int = BIG_PART_ROWS) -> list[Part]:
-    """The contiguous run of parts, oldest first, that ends with the newest and is worth merging."""
+def choose_runs(parts: list[Part], repair: bool, big_rows: int = BIG_PART_ROWS) -> list[list[Part]]:
+    """Contiguous runs of parts worth merging, each oldest first (newest runs first).
+
+    From the newest part back, a part joins the current run while it holds at most twice the
+    run's rows and the run stays within ``big_rows``; otherwise it starts the next run. A part of
+    half ``big_rows`` or more is sealed (never merged again), and no run crosses it or an
+    unreadable part (unless repairing: then the unreadable part's readable row groups join).
+    """
+    runs: list[list[Part]] = []
     run: list[Part] = []
     total = 0
+
+    def close() -> None:
+        nonlocal run, total
+        if len(run) > 1 or any(p.rows is None for p in run):
+            runs.append(run[::-1])
+        run, total = [], 0
+
     for part in reversed(parts):
         if part.rows is None:
-            if not repair:
-                break  # merging across it could put older rows above the ones it holds
-            run.append(part)
+            if repair:
+                run.append(part)
+            else:
+                close()  # merging across it could put older rows above the ones it holds
             continue
-        if part.rows >= big_rows or (run and part.rows > total) or total + part.rows > big_rows:
-            break
+        if part.rows >= big_rows // 2:
+            close()
+            continue
+        if run and (part.rows > 2 * max(total, 1) or total + part.rows > big_rows):
+            close()
         run.append(part)
         total += part.rows
-    return run[::-1]
+    close()
+    return runs
 
 
 def _parts(store: SweepStore) -> list[Part]:
