@@ -113,6 +113,7 @@ def _acquire_local(store: SweepStore, content: dict[str, Any]) -> Any:
     import fcntl
 
     path = store.path(LOCK_FILE)
+    made = _missing_dirs(store.root)  # removed again at release if still empty
     os.makedirs(store.root, exist_ok=True)
     for _ in range(10):
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -132,14 +133,31 @@ def _acquire_local(store: SweepStore, content: dict[str, Any]) -> Any:
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, json.dumps(content).encode(), 0)
         os.fsync(descriptor)
-        return lambda: _release_local(path, descriptor)
+        return lambda: _release_local(path, descriptor, made)
     raise _refusal(store, {"command": "?", "host": "?", "pid": "?"})
 
 
-def _release_local(path: str, descriptor: int) -> None:
+def _release_local(path: str, descriptor: int, made: list[str]) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)  # while still locked: a waiting taker sees the inode change and retries
     os.close(descriptor)
+    for directory in made:  # a run refused after the lock leaves no empty sweep directory
+        try:
+            os.rmdir(directory)
+        except OSError:
+            break
+
+
+def _missing_dirs(path: str) -> list[str]:
+    """The directories that creating ``path`` would make, deepest first."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 def _read_json(read: Any) -> dict[str, Any]:

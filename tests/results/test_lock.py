@@ -129,3 +129,11 @@ def test_on_s3_the_lock_is_a_conditional_write_and_an_expired_lease_is_taken_ove
     taker()
     release()
     lock._acquire(store, "compact", lease_s=5)()  # released: free again
+
+
+def test_a_lock_on_a_new_sweep_leaves_no_empty_directory_behind(tmp_path: Path) -> None:
+    """A `caviar run` refused after taking the lock (a trial that fits no node) writes nothing."""
+    store = SweepStore.at(str(tmp_path / "results" / "new"))
+    with sweep_lock(store, "run"):
+        assert (tmp_path / "results" / "new" / LOCK_FILE).exists()
+    assert not (tmp_path / "results").exists()
