@@ -116,7 +116,9 @@ def _acquire_local(store: SweepStore, content: dict[str, Any]) -> Any:
     made = _missing_dirs(store.root)  # removed again at release if still empty
     os.makedirs(store.root, exist_ok=True)
     for _ in range(10):
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Held read-only: flock needs no write access, and a file open for writing would keep
+        # its filesystem from being remounted read-only under a running sweep.
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -130,15 +132,18 @@ def _acquire_local(store: SweepStore, content: dict[str, Any]) -> Any:
         if not same:  # its holder removed it as we opened it: try the new one
             os.close(descriptor)
             continue
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, json.dumps(content).encode(), 0)
-        os.fsync(descriptor)
+        writer = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(writer, json.dumps(content).encode())
+            os.fsync(writer)
+        finally:
+            os.close(writer)
         return lambda: _release_local(path, descriptor, made)
     raise _refusal(store, {"command": "?", "host": "?", "pid": "?"})
 
 
 def _release_local(path: str, descriptor: int, made: list[str]) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):  # gone, or its filesystem went read-only meanwhile
         os.unlink(path)  # while still locked: a waiting taker sees the inode change and retries
     os.close(descriptor)
     for directory in made:  # a run refused after the lock leaves no empty sweep directory
