@@ -84,7 +84,8 @@ def resume(
 ) -> None:
     """Continue an interrupted sweep; trials that finished are not run again."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.run import check_resumable, resume_sweep
+    from caviar.orchestrator.resume_guards import check_resumable
+    from caviar.orchestrator.run import resume_sweep
     from caviar.results.lock import sweep_lock
     from caviar.results.store import SPEC_FILE, SweepStore
 

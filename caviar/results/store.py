@@ -3,9 +3,10 @@
 ```
 <sweep>/sweep.yaml              the resolved spec, as run
 <sweep>/trials.parquet          one row per trial, replaced atomically
-<sweep>/curves/part-*.parquet   one row per reported result; append-only parts, compacted
+<sweep>/curves/part-*.parquet   one row per reported result; append-only parts, compacted in tiers
 <sweep>/tune/                   Ray Tune's experiment state and trial checkpoints (for resume)
-<sweep>/quarantine/             parts that ``compact(repair=True)`` could not read, kept for a person
+<sweep>/quarantine/             damaged parts (``compact(repair=True)``) and trials tables, for a person
+<sweep>/driver.lock             held by the one driver writing the sweep (``caviar.results.lock``)
 ```
 
 Every file appears whole or not at all: locally it is written under a hidden temporary name that no
