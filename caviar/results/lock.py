@@ -92,7 +92,10 @@ def _acquire(store: SweepStore, command: str, lease_s: float) -> Any:
     }
     if store.is_local:
         return _acquire_local(store, content)
-    return _acquire_s3(store, content, lease_s)
+    if type(store.filesystem).__name__ == "S3FileSystem":
+        return _acquire_s3(store, content, lease_s)
+    log.warning("no driver lock on %s storage: keep to one driver per sweep", store.filesystem)
+    return lambda: None
 
 
 def _refusal(store: SweepStore, holder: dict[str, Any]) -> SweepLocked:
