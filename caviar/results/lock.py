@@ -91,7 +91,12 @@ def _acquire(store: SweepStore, command: str, lease_s: float) -> Any:
         "since": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if store.is_local:
-        return _acquire_local(store, content)
+        try:
+            return _acquire_local(store, content)
+        except SweepLocked:
+            raise
+        except OSError as error:  # read-only, no permission: one line, not a traceback
+            raise SpecError("SWEEP_DIR", f"cannot lock {store.path(LOCK_FILE)}: {error}") from None
     if type(store.filesystem).__name__ == "S3FileSystem":
         return _acquire_s3(store, content, lease_s)
     log.warning("no driver lock on %s storage: keep to one driver per sweep", store.filesystem)
