@@ -60,6 +60,7 @@ def run(
     from caviar.cluster.connect import connected
     from caviar.orchestrator.run import prepare, run_sweep
     from caviar.orchestrator.spec import load_spec
+    from caviar.results.lock import sweep_lock
 
     overrides = list(set_ or [])
     if storage is not None:
@@ -67,9 +68,9 @@ def run(
     if name is not None:
         overrides.append(f"name={name}")
     spec = load_spec(spec_path, overrides)
-    prepare(spec)  # every check that needs no Ray, before Ray starts
+    store = prepare(spec)  # every check that needs no Ray, before Ray starts
     out.print(f"caviar: sweep [bold]{spec.name}[/] -> {spec.sweep_uri}")
-    with connected(address, num_cpus) as description:
+    with sweep_lock(store, "run"), connected(address, num_cpus) as description:
         out.print(description)
         outcome = run_sweep(spec)
     _summarize(outcome.sweep_uri, spec.metric, spec.mode)
@@ -83,22 +84,26 @@ def resume(
 ) -> None:
     """Continue an interrupted sweep; trials that finished are not run again."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.run import check_resume, resume_sweep
+    from caviar.orchestrator.resume_guards import check_resumable
+    from caviar.orchestrator.run import resume_sweep
+    from caviar.results.lock import sweep_lock
     from caviar.results.store import SPEC_FILE, SweepStore
 
-    if not SweepStore.at(sweep_dir).exists(SPEC_FILE):
+    store = SweepStore.at(sweep_dir)
+    if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
-    finished = check_resume(sweep_dir)  # before Ray starts: an edited spec is bad input
-    if finished is not None:
-        import yaml
+    with sweep_lock(store, "resume"):  # one driver per sweep: a second one exits 2 here
+        finished = check_resumable(store, sweep_dir)  # before Ray starts: bad input is exit 2
+        if finished is not None:
+            import yaml
 
-        out.print(f"caviar: {finished}")
-        raw = yaml.safe_load(SweepStore.at(sweep_dir).read_text(SPEC_FILE))
-        _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"))
-        return
-    with connected(address) as description:
-        out.print(description)
-        outcome = resume_sweep(sweep_dir)
+            out.print(f"caviar: {finished}")
+            raw = yaml.safe_load(store.read_text(SPEC_FILE))
+            _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"))
+            return
+        with connected(address) as description:
+            out.print(description)
+            outcome = resume_sweep(sweep_dir)
     import yaml
 
     raw = yaml.safe_load(SweepStore.at(sweep_dir).read_text(SPEC_FILE))
@@ -167,15 +172,16 @@ def compact(
         ),
     ] = False,
 ) -> None:
-    """Merge a sweep's curves parts into one (safe while the sweep runs)."""
+    """Merge a sweep's small curves parts (refused while a driver writes the sweep)."""
     import warnings
 
+    from caviar.results.lock import sweep_lock
     from caviar.results.store import SPEC_FILE, SweepStore
 
     store = SweepStore.at(sweep_dir)
     if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), sweep_lock(store, "compact"):
         warnings.simplefilter("ignore")  # unreadable parts are reported below, once each
         report = store.compact(repair=repair)
     out.print(

@@ -33,7 +33,8 @@ class TrialTimeLimit(TrialScheduler):  # type: ignore[misc]
     def __init__(self, inner: TrialScheduler, limit_s: float) -> None:
         self.inner = inner
         self.limit_s = limit_s
-        self._started: dict[str, float] = {}
+        self._started: dict[str, float] = {}  # since when each trial runs (not paused)
+        self._spent: dict[str, float] = {}  # what each ran before its last pause
 
     def __getattr__(self, name: str) -> Any:
         if name == "inner":  # not yet set while unpickling
@@ -55,21 +56,23 @@ class TrialTimeLimit(TrialScheduler):  # type: ignore[misc]
         self.inner.on_trial_add(tune_controller, trial)
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
-        self._started.pop(trial.trial_id, None)
+        self._forget(trial)
         self.inner.on_trial_error(tune_controller, trial)
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
         decision = self.inner.on_trial_result(tune_controller, trial, result)
         if self._overdue(trial):
             return TrialScheduler.STOP  # type: ignore[no-any-return]
+        if decision == TrialScheduler.PAUSE:  # HyperBand: time paused is not the trial's
+            self._pause(trial.trial_id)
         return decision  # type: ignore[no-any-return]
 
     def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
-        self._started.pop(trial.trial_id, None)
+        self._forget(trial)
         self.inner.on_trial_complete(tune_controller, trial, result)
 
     def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
-        self._started.pop(trial.trial_id, None)
+        self._forget(trial)
         self.inner.on_trial_remove(tune_controller, trial)
 
     def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
@@ -89,11 +92,16 @@ class TrialTimeLimit(TrialScheduler):  # type: ignore[misc]
         self.inner.restore(checkpoint_path)
 
     def _overdue(self, trial: Trial) -> bool:
-        """Whether ``trial`` has been running for longer than the limit (marks it if so)."""
+        """Whether ``trial`` has been running for longer than the limit (marks it if so).
+
+        Only running time counts: a trial that a scheduler paused (HyperBand) is not timed.
+        """
         if trial.status != Trial.RUNNING:
+            self._pause(trial.trial_id)
             return False
-        started = self._started.setdefault(trial.trial_id, time.monotonic())
-        elapsed = time.monotonic() - started
+        now = time.monotonic()
+        started = self._started.setdefault(trial.trial_id, now)
+        elapsed = self._spent.get(trial.trial_id, 0.0) + now - started
         if elapsed <= self.limit_s:
             return False
         iteration = (trial.last_result or {}).get("training_iteration", 0)
@@ -104,6 +112,15 @@ class TrialTimeLimit(TrialScheduler):  # type: ignore[misc]
             f"(limit {self.limit_s:g} s), at iteration {iteration}",
         )
         return True
+
+    def _pause(self, trial_id: str) -> None:
+        started = self._started.pop(trial_id, None)
+        if started is not None:
+            self._spent[trial_id] = self._spent.get(trial_id, 0.0) + time.monotonic() - started
+
+    def _forget(self, trial: Trial) -> None:
+        self._started.pop(trial.trial_id, None)
+        self._spent.pop(trial.trial_id, None)
 
 
 class NonFiniteMetricStopper(Stopper):  # type: ignore[misc]

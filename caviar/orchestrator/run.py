@@ -19,6 +19,7 @@ import pyarrow.fs as pafs
 from caviar.errors import SpecError, sweep_failure
 from caviar.orchestrator.limits import NonFiniteMetricStopper, with_time_limit
 from caviar.orchestrator.progress import ProgressCallback
+from caviar.orchestrator.resume_guards import check_resumable
 from caviar.orchestrator.schedulers import SchedulerStateCallback, build_scheduler
 from caviar.orchestrator.searchers import (
     SEED_KEY,
@@ -31,6 +32,7 @@ from caviar.orchestrator.searchers import (
 )
 from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
 from caviar.results.callback import ParquetResultsCallback
+from caviar.results.lock import sweep_lock
 from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
 
 # Tune's per-trial result files (JSON, CSV, TensorBoard) cost ~1 s per trial and thousands of files;
@@ -137,22 +139,30 @@ def _check_local_writable(path: Path) -> None:
 def run_sweep(spec: SweepSpec, show_progress: bool = True) -> SweepOutcome:
     """Run the sweep on the Ray that is connected (``ray.init`` was called)."""
     store = prepare(spec)
-    check_cluster(spec)
-    store.write_text(SPEC_FILE, spec.to_yaml())
-    tuner = _build_tuner(spec, store, show_progress)
-    return _fit(tuner, spec)
+    with sweep_lock(store, "run"):  # one driver per sweep (see caviar.results.lock)
+        if store.exists(SPEC_FILE):  # another run wrote it between the check and the lock
+            _refuse_existing(store, spec)
+        check_cluster(spec)
+        store.write_text(SPEC_FILE, spec.to_yaml())
+        tuner = _build_tuner(spec, store, show_progress)
+        return _fit(tuner, spec)
 
 
 def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
     """Continue an interrupted sweep from its directory: nothing that finished runs again."""
-    from ray import tune
-
     store = SweepStore.at(sweep_uri)
     if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
+    with sweep_lock(store, "resume"):  # one driver per sweep (see caviar.results.lock)
+        return _resume_locked(store, sweep_uri, show_progress)
+
+
+def _resume_locked(store: SweepStore, sweep_uri: str, show_progress: bool) -> SweepOutcome:
     import yaml
+    from ray import tune
 
     spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
+    check_resumable(store, sweep_uri)
     check_cluster(spec)
     if not has_tune_state(store):
         # Killed before Tune saved its first snapshot: no trial can have finished in Tune's view,
@@ -173,54 +183,6 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
             storage_filesystem=store.filesystem,
         )
     return _fit(tuner, spec)
-
-
-# What `caviar resume` may change in sweep.yaml: nothing else alters what ran (Tune restores the
-# searcher, scheduler and trials as they were started).
-RESUME_MAY_CHANGE = frozenset({"budget", "max_concurrent", "trial_time_limit_s", "loggers"})
-
-
-def check_resume(sweep_uri: str) -> str | None:
-    """Before Ray starts: refuse a sweep.yaml edited in ways that change what ran (SpecError);
-    return a line saying so when the sweep has already finished (nothing to resume)."""
-    import yaml
-
-    store = SweepStore.at(sweep_uri)
-    if not store.exists(SPEC_FILE):
-        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
-    spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
-    trials = store.read_trials(columns=["trial_id", "status"])
-    if trials is None:
-        return None  # nothing was recorded yet: whatever sweep.yaml says runs from the start
-    ran = (trials.schema.metadata or {}).get(b"caviar.spec")
-    before: dict[str, Any] = {}
-    if ran:  # the spec the sweep started with, as its results record it
-        with contextlib.suppress(SpecError, TypeError, ValueError, yaml.YAMLError):
-            before = yaml.safe_load(parse_spec(yaml.safe_load(ran.decode())).to_yaml())
-    now = yaml.safe_load(spec.to_yaml())
-    differ = sorted(
-        key
-        for key in set(before) | set(now)
-        if before and key not in RESUME_MAY_CHANGE and before.get(key) != now.get(key)
-    )
-    if differ:
-        raise SpecError(
-            "SWEEP_DIR",
-            f"{SPEC_FILE} was edited after the sweep started ({', '.join(differ)} differ from "
-            "what ran): put it back, or start a new sweep with `caviar run` and another --name",
-        )
-    statuses = tune_statuses(store)
-    ended = {"TERMINATED", "ERROR"}
-    if (
-        statuses
-        and set(statuses.values()) <= ended
-        and set(trials["status"].to_pylist()) <= ended
-        and len(statuses) >= planned_trials(spec)
-    ):
-        store.compact(keep_trials=set(statuses))  # what the killed driver may not have done
-        store.prune_checkpoints(set(statuses))
-        return f"the sweep at {sweep_uri} has finished ({len(statuses)} trials): nothing to resume"
-    return None
 
 
 def tune_statuses(store: SweepStore) -> dict[str, str]:

@@ -441,16 +441,14 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
             # cannot continue it, so it starts the sweep afresh (it catches this error).
             raise RuntimeError(f"no search state next to the experiment state in {dirpath}")
         super().restore_from_dir(dirpath)
-        created = _restored_trials(dirpath)
-        if created is None:
+        from caviar.orchestrator.reconcile import reconcile, restored_trials
+
+        trials = restored_trials(dirpath)
+        if trials is None:
             return
-        self._counter = created
-        self._finished = created >= self._total_samples
-        base = self.searcher
-        if isinstance(base, ConcurrencyLimiter):
-            base = base.searcher
-        if isinstance(base, SpaceSearcher):
-            base.count = created
+        self._counter = len(trials)
+        self._finished = len(trials) >= self._total_samples
+        reconcile(self.searcher, trials)  # per-trial state (TPE, confirm:) and the next config
 
 
 def _restored_trials(dirpath: str) -> int | None:

@@ -197,8 +197,10 @@ class SweepSpec:
 
     @property
     def sweep_uri(self) -> str:
-        """Where this sweep's results go: ``<storage>/<name>``."""
-        return f"{self.storage.rstrip('/')}/{self.name}"
+        """Where this sweep's results go: ``<storage>/<name>`` (before a URI's ``?query``)."""
+        from caviar.results.store import join_uri
+
+        return join_uri(self.storage, self.name)
 
     def to_yaml(self) -> str:
         """The resolved spec, as run (written to sweep.yaml; ``load_spec`` reads it back): every

@@ -38,7 +38,9 @@ from ray.tune.experiment import Trial
 
 from caviar.errors import SweepFailed
 from caviar.results.columns import missing_metric, safe_metric_names
+from caviar.results.compaction import BIG_PART_ROWS
 from caviar.results.pareto import PARETO, pareto_flags
+from caviar.results.rebuild import load_trials
 from caviar.results.store import KEY, SUPERSEDED, SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
 from caviar.search_spaces import Space
@@ -172,6 +174,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self._last_flush = time.monotonic()
         self._sequence = 0
         self._parts = 0
+        self._unmerged_rows = 0
         self._loaded = False
         self._metric_seen = False
         self._failure: SweepFailed | None = None
@@ -311,18 +314,28 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         record.ended_at = _now()
         record.error = _error_text(trial)
         self._dirty = True
-        self.flush()
+        self._flush_if_due()  # batched: an error used to rewrite trials.parquet each time
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         if self._failure is not None:
             self.flush()
             raise self._failure
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
+        """Flush when the buffer is old: errors and quiet spells still reach storage in time."""
+        if (self._buffer or self._dirty) and (
+            time.monotonic() - self._last_flush > self.flush_seconds
+        ):
+            self.flush()
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         self._load()
+        cut_short = self._cut_short()  # once: per trial it made this pass quadratic
         for trial in trials:
             record = self._record(trial)
-            if trial.trial_id in self._cut_short():
+            record.config = record.config or dict(trial.config)  # a rebuilt record has none
+            if trial.trial_id in cut_short:
                 continue  # stopped by Tune's cleanup (Ctrl-C): still RUNNING for a resume
             if trial.status in (Trial.TERMINATED, Trial.ERROR) and record.status != "ERROR":
                 record.status = trial.status
@@ -336,7 +349,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         ended = {
             trial.trial_id for trial in trials if trial.status in (Trial.TERMINATED, Trial.ERROR)
         }
-        self.store.prune_checkpoints(ended - self._cut_short())
+        self.store.prune_checkpoints(ended - cut_short)
 
     def _cut_short(self) -> set[str]:
         """Trials that ran in this process and did not end: an interrupt stopped them."""
@@ -374,9 +387,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             self.store.append_curves(table, self._sequence)
             self._sequence += 1
             self._parts += 1
-            if self._parts > self.compact_parts:
+            self._unmerged_rows += len(rows)  # merged before they make one big part: short merges
+            if self._parts > self.compact_parts or self._unmerged_rows >= BIG_PART_ROWS // 2:
                 self.store.compact()
-                self._parts = 1
+                self._parts, self._unmerged_rows = 1, 0
             self._buffer.clear()
             self._dirty = True
         if self._dirty:
@@ -435,7 +449,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             self._metric_types = {
                 f.name: f.type for f in schema if f.name not in ("trial_id", "iteration")
             }
-        table = self.store.read_trials()
+        table = load_trials(self.store, self.metric, self.sign)  # rebuilt if damaged
         if table is None:
             return
         fixed_types = {"trial_id", "status", *self._param_types}

@@ -102,7 +102,17 @@ class FusedResultsCallback(ParquetResultsCallback):
                 final = record is not None and record.status in (Trial.TERMINATED, Trial.ERROR)
                 member.status = record.status if final and record else trial.status
                 expanded.append(member)
+        cut_short = self._cut_short()
         super().on_experiment_end(expanded, **info)
+        # Checkpoints live under the bundle's id, not its members': prune the bundles that ended.
+        ended = {
+            trial.trial_id
+            for trial in trials
+            if members(trial)
+            and trial.status in (Trial.TERMINATED, Trial.ERROR)
+            and not any(m.trial_id in cut_short for m in members(trial))
+        }
+        self.store.prune_checkpoints(ended)
 
     def _unfinished(self, trial: Trial) -> list[Trial]:
         """The members still running when their bundle ends (or the trial itself if single)."""

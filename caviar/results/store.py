@@ -3,9 +3,10 @@
 ```
 <sweep>/sweep.yaml              the resolved spec, as run
 <sweep>/trials.parquet          one row per trial, replaced atomically
-<sweep>/curves/part-*.parquet   one row per reported result; append-only parts, compacted
+<sweep>/curves/part-*.parquet   one row per reported result; append-only parts, compacted in tiers
 <sweep>/tune/                   Ray Tune's experiment state and trial checkpoints (for resume)
-<sweep>/quarantine/             parts that ``compact(repair=True)`` could not read, kept for a person
+<sweep>/quarantine/             damaged parts (``compact(repair=True)``) and trials tables, for a person
+<sweep>/driver.lock             held by the one driver writing the sweep (``caviar.results.lock``)
 ```
 
 Every file appears whole or not at all: locally it is written under a hidden temporary name that no
@@ -19,6 +20,7 @@ finds a listed part gone (a compaction finished meanwhile) lists again, so compa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -57,6 +59,8 @@ _CHECKPOINT = re.compile(r"^checkpoint_\d+$")
 _READ_ATTEMPTS = 5
 # Leftover temporary files older than this are removed by compaction (a writer takes seconds).
 STALE_TEMPORARY_S = 3600.0
+# `compact --repair` removes temporaries older than this: older than any write in progress.
+LIVE_TEMPORARY_S = 300.0
 
 Filter = list[tuple[str, str, Any]]
 
@@ -94,7 +98,9 @@ def _s3_location(uri: str) -> tuple[pafs.FileSystem, str]:
 
 
 def join_uri(base: str, *parts: str) -> str:
-    return "/".join([base.rstrip("/"), *parts])
+    """``base`` with path ``parts`` appended, before its query string (``s3://b/p?region=r``)."""
+    path, mark, query = base.partition("?") if "://" in base else (base, "", "")
+    return "/".join([path.rstrip("/"), *parts]) + mark + query
 
 
 @dataclass
@@ -298,60 +304,32 @@ class SweepStore:
     def compact(
         self, repair: bool = False, keep_trials: Collection[str] | None = None
     ) -> CompactionReport:
-        """Merge all readable curves parts into one part; report what was done.
+        """Merge the newest run of small curves parts into one; report what was done.
 
-        Only parts that were read are deleted, after the merged part is on storage. An unreadable
-        part is left alone (it may be a transient error), unless ``repair``: then the row groups
-        that can still be read are kept and the original is moved to ``quarantine/``.
+        Tiered (``caviar.results.compaction``): big parts are left, so each row is rewritten a
+        bounded number of times and memory is bounded by one merge. Only parts that were read are
+        deleted, after the merged part is on storage. An unreadable part is left alone (it may be
+        a transient error) and no merge crosses it, unless ``repair``: then the row groups that can
+        still be read are kept and the original is moved to ``quarantine/``.
         ``keep_trials``: drop the rows of every other trial (the callback's end-of-sweep cleanup).
         """
+        from caviar.results.compaction import compact
+
         report = CompactionReport(temporaries_removed=self._remove_stale_temporaries(repair))
-        parts = self.curve_parts()
-        if len(parts) <= 1 and not repair and keep_trials is None:
-            return report
-        tables: list[pa.Table] = []
-        merged_paths: list[str] = []
-        broken: list[str] = []
-        for _, path in parts:
-            try:
-                table = self._read_parquet(path)
-            except FileNotFoundError:
-                continue  # another compaction took it; its rows are in that one's output
-            if table is None:
-                if repair:
-                    broken.append(path)
-                    tables.extend(salvage_row_groups(self.filesystem, path))
-                else:
-                    report.skipped.append(path)
-                continue
-            tables.append(table)
-            merged_paths.append(path)
-        merged = latest_per_key(concat_unified(tables)) if tables else None
-        dropped = 0
-        # Tombstones go once every part was merged: a skipped part may hold rows they cancel.
-        if merged is not None and SUPERSEDED in merged.column_names and not report.skipped:
-            kept = drop_superseded(merged)
-            dropped, merged = merged.num_rows - kept.num_rows, kept
-        if merged is not None and keep_trials is not None:
-            keep = pc.is_in(merged["trial_id"], pa.array(sorted(keep_trials), pa.string()))
-            dropped += merged.num_rows - pc.sum(keep).as_py() if merged.num_rows else 0
-            merged = merged.filter(keep)
-        if len(merged_paths) <= 1 and not broken and not dropped:
-            return report
-        if merged is not None and merged.num_rows:
-            merged = merged.sort_by([("trial_id", "ascending"), ("iteration", "ascending")])
-            self.append_curves(merged, parts[-1][0])
-            report.rows = merged.num_rows
-        for path in merged_paths:
-            self.filesystem.delete_file(path)
-        report.merged = len(merged_paths)
-        for path in broken:
-            self.filesystem.create_dir(self.path(QUARANTINE_DIR), recursive=True)
-            target = self.path(QUARANTINE_DIR, path.rsplit("/", 1)[-1])
+        return compact(self, report, repair=repair, keep_trials=keep_trials)
+
+    def quarantine(self, path: str) -> str | None:
+        """Move a damaged file into ``quarantine/`` for a person; its new path (None if gone)."""
+        self.filesystem.create_dir(self.path(QUARANTINE_DIR), recursive=True)
+        name = path.rsplit("/", 1)[-1]
+        target = self.path(QUARANTINE_DIR, name)
+        if _exists(self.filesystem, target):
+            target = self.path(QUARANTINE_DIR, f"{name}.{uuid.uuid4().hex[:8]}")
+        try:
             self.filesystem.move(path, target)
-            report.repaired.append(path)
-            report.quarantined.append(target)
-        return report
+        except FileNotFoundError:
+            return None
+        return target
 
     def prune_checkpoints(self, trial_ids: Collection[str]) -> int:
         """Delete every checkpoint of these ended trials but the newest; returns how many.
@@ -376,8 +354,13 @@ class SweepStore:
                 removed += 1
         return removed
 
-    def _remove_stale_temporaries(self, all_of_them: bool) -> int:
-        """Delete temporary files a killed writer left behind (all of them when repairing)."""
+    def _remove_stale_temporaries(self, repairing: bool) -> int:
+        """Delete temporary files a killed writer left behind.
+
+        A writer's temporary lives for the seconds a write takes; when repairing, any older than
+        ``LIVE_TEMPORARY_S`` is taken as left behind, otherwise only those older than an hour. A
+        live writer's temporary is never removed under it.
+        """
         removed = 0
         for directory in (self.root, self.path(CURVES_DIR)):
             selector = pafs.FileSelector(directory, allow_not_found=True)
@@ -385,9 +368,10 @@ class SweepStore:
                 if not _TEMPORARY.match(info.base_name) or info.type != pafs.FileType.File:
                     continue
                 age = time.time() - (info.mtime.timestamp() if info.mtime else 0.0)
-                if all_of_them or age > STALE_TEMPORARY_S:
-                    self.filesystem.delete_file(info.path)
-                    removed += 1
+                if age > (LIVE_TEMPORARY_S if repairing else STALE_TEMPORARY_S):
+                    with contextlib.suppress(FileNotFoundError):
+                        self.filesystem.delete_file(info.path)
+                        removed += 1
         return removed
 
 

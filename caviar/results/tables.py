@@ -64,11 +64,12 @@ def build_table(
     ``known`` remembers the type chosen for each other column, so every part of a sweep agrees;
     it is updated in place with new columns.
     """
-    names: list[str] = list(fixed)
+    seen: dict[str, None] = dict.fromkeys(fixed)  # a dict: a list made wide sets quadratic
     for row in rows:
         for name in row:
-            if name not in fixed and name not in names:
-                names.append(name)
+            if name not in seen:
+                seen[name] = None
+    names = list(seen)
     arrays, fields = [], []
     for name in names:
         values = [_cell(row.get(name)) for row in rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -11,7 +13,7 @@ import yaml
 import caviar
 from caviar.errors import SpecError
 from caviar.orchestrator.spec import parse_spec
-from caviar.results.store import CURVES_DIR, QUARANTINE_DIR
+from caviar.results.store import CURVES_DIR, LIVE_TEMPORARY_S, QUARANTINE_DIR
 from tests.conftest import run_cli
 from tests.results.synthetic import drive, make_callback, make_trials
 
@@ -40,7 +42,11 @@ def test_compact_merges_parts_and_repair_keeps_what_reads(tmp_path: Path) -> Non
     damaged[start : start + 12] = b"\xff" * 12
     parts[1].write_bytes(bytes(damaged))
     parts[2].write_bytes(parts[2].read_bytes()[:40])
-    (curves / ".part-000009-deadbeef.parquet.0123abcd.tmp").write_bytes(b"half a write")
+    left = curves / ".part-000009-deadbeef.parquet.0123abcd.tmp"
+    left.write_bytes(b"half a write")
+    os.utime(left, (time.time() - 3 * LIVE_TEMPORARY_S,) * 2)  # left by a writer long gone
+    live = curves / ".part-000010-feedbeef.parquet.4567abcd.tmp"
+    live.write_bytes(b"a write in progress")
 
     with pytest.warns(UserWarning, match="skipping unreadable"):
         before = caviar.read_curves(str(sweep))
@@ -49,12 +55,14 @@ def test_compact_merges_parts_and_repair_keeps_what_reads(tmp_path: Path) -> Non
     plain = run_cli("compact", str(sweep))
     assert plain.returncode == 1
     assert "unreadable part left in place" in plain.stderr and "--repair" in plain.stderr
-    assert sorted(curves.glob("part-*.parquet"))[:2] == [parts[1], parts[2]]
+    assert parts[1].exists() and parts[2].exists()  # left, and no merge crossed them
 
     repaired = run_cli("compact", str(sweep), "--repair")
     assert repaired.returncode == 0, repaired.stderr
     assert "repaired" in repaired.stdout and "1 leftover temporary files removed" in repaired.stdout
-    assert [p.name for p in curves.iterdir()] == [next(curves.glob("part-*")).name]
+    assert sorted(p.name for p in curves.iterdir()) == sorted(
+        [next(curves.glob("part-*")).name, live.name]  # a live writer's temporary is kept
+    )
     assert sorted(p.name for p in (sweep / QUARANTINE_DIR).iterdir()) == sorted(
         [parts[1].name, parts[2].name]
     )

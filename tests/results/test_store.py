@@ -195,7 +195,7 @@ def test_a_long_sweep_merges_its_parts_while_it_runs(tmp_path: Path) -> None:
     callback.setup()
     list(drive(callback, make_trials(2), range(1, 11)))  # 20 flushes
     parts = SweepStore.at(str(tmp_path / "s")).curve_parts()
-    assert 1 <= len(parts) <= 4
+    assert 1 <= len(parts) <= 4 + 5  # the last 4 flushes, plus tiers of 16, 8, 4, 2, 1 rows
     assert len(caviar.read_curves(str(tmp_path / "s"))) == 20
 
 
