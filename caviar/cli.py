@@ -419,6 +419,31 @@ def lr_find(
     print(f"plot: {output}")
 
 
+# Growing a sweep: extend, continue, zoom (and run --warm-start above).
+
+
+@app.command(name="extend")
+def extend_command(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    trials: Annotated[int, typer.Option("--trials", help="How many more trials.")],
+    time_s: Annotated[
+        float | None, typer.Option("--time", help="Stop the extension after S seconds.")
+    ] = None,
+    address: AddressOption = None,
+) -> None:
+    """Give a sweep N more trials; its search goes on where it stopped."""
+    from caviar.cluster.connect import connected
+    from caviar.orchestrator.grow import check_extend, extend
+
+    extension = check_extend(sweep_dir, trials, time_s)  # bad input fails here, before Ray
+    out.print(f"caviar: extending {sweep_dir} by {trials} trials")
+    with connected(address) as description:
+        out.print(description)
+        outcome = extend(extension)
+    _summarize(sweep_dir, extension.spec.metric, extension.spec.mode)
+    _exit_for(outcome)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line messages and exit 2 for bad input, never a traceback for it."""
     args = sys.argv[1:] if argv is None else argv

@@ -92,7 +92,7 @@ def _refuse_existing(store: SweepStore, spec: SweepSpec) -> None:
     differ = sorted(
         key
         for key in set(existing) | set(ours)
-        if key not in ("name", "storage") and existing.get(key) != ours.get(key)
+        if key not in ("name", "storage", "history") and existing.get(key) != ours.get(key)
     )
     where = f"a sweep named {spec.name!r} already exists at {spec.sweep_uri}"
     if differ:
@@ -139,8 +139,18 @@ def run_sweep(spec: SweepSpec, show_progress: bool = True) -> SweepOutcome:
     return _fit(tuner, spec)
 
 
-def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
-    """Continue an interrupted sweep from its directory: nothing that finished runs again."""
+def resume_sweep(
+    sweep_uri: str,
+    show_progress: bool = True,
+    time_budget_s: float | None = None,
+    adjust: Any = None,
+) -> SweepOutcome:
+    """Continue an interrupted sweep from its directory: nothing that finished runs again.
+
+    An extended sweep (``caviar extend``) continues with the raised budget of its recorded spec;
+    ``time_budget_s`` replaces the time budget for this run; ``adjust(tuner)``, if given, changes
+    the restored Tuner before it runs (``caviar continue``).
+    """
     from ray import tune
 
     store = SweepStore.at(sweep_uri)
@@ -168,7 +178,26 @@ def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
             resume_errored=False,
             storage_filesystem=store.filesystem,
         )
+        _grow_restored(tuner, spec, time_budget_s)
+        if adjust is not None:
+            adjust(tuner)
     return _fit(tuner, spec)
+
+
+def _grow_restored(tuner: Any, spec: SweepSpec, time_budget_s: float | None) -> None:
+    """Hand an extended sweep's plan to the restored search; set this run's time budget."""
+    from caviar.orchestrator.plan import search_plan
+    from caviar.orchestrator.restored import restored_tune_config
+    from caviar.orchestrator.searchers import ResumableSearch
+
+    plan = search_plan(spec)
+    if plan is None and time_budget_s is None:
+        return
+    config = restored_tune_config(tuner)
+    if plan is not None and isinstance(config.search_alg, ResumableSearch):
+        config.search_alg.plan = plan
+    if time_budget_s is not None:
+        config.time_budget_s = time_budget_s
 
 
 def has_tune_state(store: SweepStore) -> bool:

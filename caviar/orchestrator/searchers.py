@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -388,6 +389,10 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
     SpaceSearcher continue at ``len(trials)``.
     """
 
+    # ``caviar extend`` raises the sweep's budget: set before Tune restores the search (see
+    # ``grow``), applied after, since the restored state carries the old totals.
+    plan: SearchPlan | None = None
+
     def has_checkpoint(self, dirpath: str) -> bool:
         return bool(super().has_checkpoint(dirpath)) or _restored_trials(dirpath) is not None
 
@@ -407,6 +412,26 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
             base = base.searcher
         if isinstance(base, SpaceSearcher):
             base.count = created
+        if self.plan is not None:
+            self.grow(self.plan)
+
+    def grow(self, plan: SearchPlan) -> None:
+        """Raise the trials this search makes to ``plan`` (never lowers them).
+
+        Random search continues its seeded stream (trial ``i`` is ``config_at(i)`` as in a sweep
+        planned that large), coarse-to-fine gets the plan's extra rounds, TPE's study goes on
+        learning from every result it was told.
+        """
+        self._total_samples = max(self._total_samples, plan.total)
+        self._finished = self._counter >= self._total_samples
+        base = self.searcher
+        if isinstance(base, ConcurrencyLimiter):
+            base = base.searcher
+        if isinstance(base, SpaceSearcher):
+            base.total = max(base.total, plan.total)
+        elif isinstance(base, CoarseToFineSearcher) and plan.rounds is not None:
+            if list(plan.rounds[: len(base.sizes)]) == base.sizes:
+                base.sizes = list(plan.rounds)
 
 
 def _restored_trials(dirpath: str) -> int | None:
@@ -425,6 +450,14 @@ def _restored_trials(dirpath: str) -> int | None:
     except (OSError, ValueError):
         return None  # Tune cannot read it either and starts the experiment afresh
     return len(state.get("trial_data", []))
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """How many trials a (grown) search makes in all, and coarse-to-fine's round sizes."""
+
+    total: int
+    rounds: tuple[int, ...] | None = None
 
 
 def search_algorithm(searcher: Searcher, max_concurrent: int | None) -> ResumableSearch:

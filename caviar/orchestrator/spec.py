@@ -84,6 +84,7 @@ TOP_KEYS = {
     "storage",
     "loggers",
     "fuse",
+    "history",  # what extend/continue/warm-start did (orchestrator/history.py); not parsed here
 }
 # Ray Tune's own logger callbacks a spec may switch on (Parquet is always on), with the package each
 # needs installed.
