@@ -46,7 +46,9 @@ def check_extend(sweep_uri: str, trials: int, time_s: float | None = None) -> Ex
     try:
         spec = parse_spec(raw)
     except SpecError as error:
-        raise SpecError("SWEEP_DIR", f"{sweep_uri}: its recorded spec no longer parses: {error}")
+        raise SpecError(
+            "SWEEP_DIR", f"{sweep_uri}: its recorded spec no longer parses: {error}"
+        ) from None
     _check_extendable(spec)
     _refuse_if_running(store, sweep_uri)
     if not has_tune_state(store):
@@ -74,7 +76,9 @@ def _check_extendable(spec: SweepSpec) -> None:
             "search.algorithm", "a grid sweep has run its grid; start a new sweep with more points"
         )
     if spec.scheduler.name == "pbt":
-        raise SpecError("scheduler.name", "a pbt sweep cannot be extended (its population is fixed)")
+        raise SpecError(
+            "scheduler.name", "a pbt sweep cannot be extended (its population is fixed)"
+        )
     if spec.confirm is not None:
         raise SpecError(
             "confirm", "a sweep that confirmed its winners cannot be extended yet; start a new one"

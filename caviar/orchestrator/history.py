@@ -47,7 +47,9 @@ def with_entry(raw: dict[str, Any], command: str, **fields: Any) -> dict[str, An
 
 def entries(raw: dict[str, Any], command: str) -> list[dict[str, Any]]:
     """The history entries of one command, oldest first."""
-    return [e for e in raw.get(HISTORY) or [] if isinstance(e, dict) and e.get("command") == command]
+    return [
+        e for e in raw.get(HISTORY) or [] if isinstance(e, dict) and e.get("command") == command
+    ]
 
 
 def write_recorded(store: SweepStore, raw: dict[str, Any]) -> None:

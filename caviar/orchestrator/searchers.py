@@ -429,9 +429,12 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
             base = base.searcher
         if isinstance(base, SpaceSearcher):
             base.total = max(base.total, plan.total)
-        elif isinstance(base, CoarseToFineSearcher) and plan.rounds is not None:
-            if list(plan.rounds[: len(base.sizes)]) == base.sizes:
-                base.sizes = list(plan.rounds)
+        elif (
+            isinstance(base, CoarseToFineSearcher)
+            and plan.rounds is not None
+            and list(plan.rounds[: len(base.sizes)]) == base.sizes
+        ):
+            base.sizes = list(plan.rounds)
 
 
 def _restored_trials(dirpath: str) -> int | None:

@@ -38,7 +38,9 @@ def keys_once(sweep: Path) -> None:
 
 
 def spec_of(tmp_path: Path, search: dict[str, Any]) -> dict[str, Any]:
-    return killable_spec("grown", tmp_path / "results", EPOCHS, 0.0, search=search, max_concurrent=2)
+    return killable_spec(
+        "grown", tmp_path / "results", EPOCHS, 0.0, search=search, max_concurrent=2
+    )
 
 
 @pytest.mark.parametrize(
