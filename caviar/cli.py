@@ -416,6 +416,14 @@ def lr_find(
     save_plot(result, output)
     print(f"suggested lr: {result.suggested_lr:.3g}")
     print(f"suggested range: lr: {result.range_text()}")
+    if "lr" in spec.space.searched:  # the same form as `caviar zoom` writes
+        from caviar.orchestrator.next_spec import range_comment
+        from caviar.search_spaces import parse
+
+        new = parse(result.range_text())
+        why = f"lr-find's range around its suggestion {result.suggested_lr:.3g}"
+        print(f"  # lr: {range_comment(spec.space['lr'], new, why)}")
+        print(f"  lr: {result.range_text()}")
     print(f"plot: {output}")
 
 
@@ -442,6 +450,27 @@ def extend_command(
         outcome = extend(extension)
     _summarize(sweep_dir, extension.spec.metric, extension.spec.mode)
     _exit_for(outcome)
+
+
+@app.command(name="zoom")
+def zoom_command(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", help="Spec to write; default <name>-zoom.yaml here."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="Zoom around this many best trials.")] = 5,
+    margin: Annotated[
+        float, typer.Option("--margin", help="Beyond their range, as a fraction of the old one.")
+    ] = 0.1,
+) -> None:
+    """Write the next coarse-to-fine spec: ranges narrowed around the best trials, commented."""
+    from caviar.orchestrator.next_spec import write_zoom
+
+    zoomed, path = write_zoom(sweep_dir, output, top, margin)
+    for name, comment in zoomed.comments.items():
+        out.print(f"  {name}: {comment}", soft_wrap=True, highlight=False)
+    out.print(f"caviar: wrote {path}; review it, then `caviar run {path}`", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:
