@@ -89,7 +89,7 @@ def test_lr_find_writes_its_range_in_zoom_form(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     comment = next(
-        line for line in lines if line.startswith("  # lr: was loguniform(0.0001, 1), now ")
+        line for line in lines if line.startswith("  # lr: was loguniform(0.0001, 1.0), now ")
     )
     assert "lr-find's range around its suggestion" in comment
     value = lines[lines.index(comment) + 1]
