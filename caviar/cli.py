@@ -55,6 +55,10 @@ def run(
         typer.Option("--set", help="Override a spec key: --set search.num_samples=8."),
     ] = None,
     num_cpus: Annotated[int | None, typer.Option(help="CPUs of the embedded Ray.")] = None,
+    warm_start: Annotated[
+        str | None,
+        typer.Option("--warm-start", help="Start the search from this earlier sweep's results."),
+    ] = None,
 ) -> None:
     """Run a sweep."""
     from caviar.cluster.connect import connected
@@ -67,11 +71,21 @@ def run(
     if name is not None:
         overrides.append(f"name={name}")
     spec = load_spec(spec_path, overrides)
+    warm = None
+    if warm_start is not None:  # checked before Ray starts, like the spec
+        from caviar.orchestrator.history import with_entry
+        from caviar.orchestrator.spec import parse_spec
+        from caviar.orchestrator.warm_start import WARM_START, load_warm_start
+
+        warm = load_warm_start(warm_start, spec)
+        spec = parse_spec(with_entry(dict(spec.raw), WARM_START, **warm.record()))
     prepare(spec)  # every check that needs no Ray, before Ray starts
     out.print(f"caviar: sweep [bold]{spec.name}[/] -> {spec.sweep_uri}")
+    if warm is not None:
+        out.print(warm.summary, soft_wrap=True, highlight=False)
     with connected(address, num_cpus) as description:
         out.print(description)
-        outcome = run_sweep(spec)
+        outcome = run_sweep(spec, warm=warm)
     _summarize(outcome.sweep_uri, spec.metric, spec.mode)
     _exit_for(outcome)
 

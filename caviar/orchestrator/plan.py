@@ -2,7 +2,7 @@
 
 ``caviar extend`` raises ``search.num_samples`` (and ``budget.trials``) by N and records N in the
 history; coarse-to-fine's original rounds stay as they were and each extension adds rounds of its
-own (``min(rounds, N)`` of them), zoomed on every trial so far.
+own (``rounds`` of them, or fewer to keep 2 trials a round), zoomed on every trial so far.
 """
 
 from __future__ import annotations
@@ -27,6 +27,6 @@ def search_plan(spec: SweepSpec) -> SearchPlan | None:
         return SearchPlan(total)
     first = search.num_samples - sum(added)
     rounds = round_sizes(first, min(search.rounds, first))
-    for n in added:
-        rounds += round_sizes(n, min(search.rounds, n))
+    for n in added:  # at least 2 trials a round, as a spec's rounds have
+        rounds += round_sizes(n, max(1, min(search.rounds, n // 2)))
     return SearchPlan(total, tuple(rounds))

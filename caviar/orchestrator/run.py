@@ -130,12 +130,15 @@ def _check_local_writable(path: Path) -> None:
         raise SpecError("storage", f"cannot write to {existing}")
 
 
-def run_sweep(spec: SweepSpec, show_progress: bool = True) -> SweepOutcome:
-    """Run the sweep on the Ray that is connected (``ray.init`` was called)."""
+def run_sweep(spec: SweepSpec, show_progress: bool = True, warm: Any = None) -> SweepOutcome:
+    """Run the sweep on the Ray that is connected (``ray.init`` was called).
+
+    ``warm``: a ``warm_start.WarmStart``, the old sweep the searcher starts from.
+    """
     store = prepare(spec)
     check_cluster(spec)
     store.write_text(SPEC_FILE, spec.to_yaml())
-    tuner = _build_tuner(spec, store, show_progress)
+    tuner = _build_tuner(spec, store, show_progress, warm)
     return _fit(tuner, spec)
 
 
@@ -236,13 +239,13 @@ def check_cluster(spec: SweepSpec) -> None:
         print(f"caviar: warning: {warning}", file=sys.stderr)
 
 
-def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # type: ignore[no-untyped-def]
+def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: Any = None):  # type: ignore[no-untyped-def]
     from ray import tune
 
     from caviar import __version__
     from caviar.orchestrator import fusion
 
-    search_alg, param_space, num_samples, total = build_search(spec)
+    search_alg, param_space, num_samples, total = build_search(spec, warm)
     results_callback = ParquetResultsCallback
     scheduler = build_scheduler(
         spec.scheduler, spec.space, spec.seed, confirm=spec.confirm is not None
@@ -307,7 +310,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
     )
 
 
-def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
+def build_search(spec: SweepSpec, warm: Any = None) -> tuple[Any, dict[str, Any], int, int]:
     """The search algorithm, Tune's param_space, Tune's num_samples, and the trials it makes.
 
     PBT takes no searcher in Ray, so with pbt the space becomes a Ray Tune param_space (scales
@@ -332,12 +335,22 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
     total = total_trials(spec.space, search.algorithm, search.num_samples)
     searcher: Any
     if search.algorithm == "tpe":
+        storage = None
+        if warm is not None:  # the old trials, told to the study before the first suggestion
+            from caviar.orchestrator.warm_start import optuna_storage
+
+            storage = optuna_storage(warm, spec.space, spec.mode, "optuna")
         searcher = tpe_searcher(
-            spec.space, spec.seed, spec.metric, spec.mode, search.n_startup_trials
+            spec.space, spec.seed, spec.metric, spec.mode, search.n_startup_trials, storage
         )
     elif search.algorithm == "coarse_to_fine":
+        space = spec.space
+        if warm is not None:  # the first round already zoomed around the old best trials
+            from caviar.orchestrator.warm_start import zoomed_first_round
+
+            space = zoomed_first_round(warm, space, spec.mode, search.top_k, search.margin)
         searcher = CoarseToFineSearcher(
-            spec.space,
+            space,
             spec.seed,
             total,
             search.rounds,

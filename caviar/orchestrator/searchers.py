@@ -254,9 +254,17 @@ class TpeSpace:
 
 
 def tpe_searcher(
-    space: Space, seed: int, metric: str, mode: str, n_startup_trials: int | None = None
+    space: Space,
+    seed: int,
+    metric: str,
+    mode: str,
+    n_startup_trials: int | None = None,
+    storage: Any = None,
 ) -> Searcher:
-    """Optuna's TPE through Ray Tune's OptunaSearch, seeded, on the Space's own scales."""
+    """Optuna's TPE through Ray Tune's OptunaSearch, seeded, on the Space's own scales.
+
+    ``storage``: an Optuna storage whose study ``optuna`` already holds trials (a warm start).
+    """
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
@@ -266,6 +274,15 @@ def tpe_searcher(
         options["n_startup_trials"] = n_startup_trials
     sampler = optuna.samplers.TPESampler(**options)
     # Metric and mode are given here: Tune hands them to a searcher only with a param_space.
+    if storage is not None:
+        return OptunaSearch(
+            space=TpeSpace(space, seed),
+            metric=metric,
+            mode=mode,
+            sampler=sampler,
+            storage=storage,
+            study_name="optuna",
+        )
     return OptunaSearch(space=TpeSpace(space, seed), metric=metric, mode=mode, sampler=sampler)
 
 
