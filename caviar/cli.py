@@ -466,6 +466,32 @@ def extend_command(
     _exit_for(outcome)
 
 
+@app.command(name="continue")
+def continue_command(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    top: Annotated[int, typer.Option("--top", help="Continue this many best trials.")],
+    epochs: Annotated[int, typer.Option("--epochs", help="Train them on to this many epochs.")],
+    address: AddressOption = None,
+) -> None:
+    """Train the best trials on from their last checkpoints, under the same trial ids."""
+    from caviar.cluster.connect import connected
+    from caviar.orchestrator.continuation import check_continue, continue_trials
+
+    continuation = check_continue(sweep_dir, top, epochs)  # bad input fails here, before Ray
+    for note in continuation.notes:
+        print(f"caviar: {note}", file=sys.stderr)
+    out.print(
+        f"caviar: continuing {len(continuation.chosen)} trials to {epochs} epochs: "
+        + ", ".join(continuation.chosen),
+        soft_wrap=True,
+    )
+    with connected(address) as description:
+        out.print(description)
+        outcome = continue_trials(continuation)
+    _summarize(sweep_dir, continuation.spec.metric, continuation.spec.mode)
+    _exit_for(outcome)
+
+
 @app.command(name="zoom")
 def zoom_command(
     sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],

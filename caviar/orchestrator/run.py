@@ -188,19 +188,26 @@ def resume_sweep(
 
 
 def _grow_restored(tuner: Any, spec: SweepSpec, time_budget_s: float | None) -> None:
-    """Hand an extended sweep's plan to the restored search; set this run's time budget."""
+    """Hand an extended sweep's plan to the restored search; set this run's time budget; let
+    continued trials (``caviar continue``) train past the scheduler's ``max_t``."""
+    from caviar.orchestrator.continuation import Continued, continued_trials
     from caviar.orchestrator.plan import search_plan
     from caviar.orchestrator.restored import restored_tune_config
     from caviar.orchestrator.searchers import ResumableSearch
 
     plan = search_plan(spec)
-    if plan is None and time_budget_s is None:
+    continued = continued_trials(dict(spec.raw))
+    if plan is None and time_budget_s is None and not continued:
         return
     config = restored_tune_config(tuner)
     if plan is not None and isinstance(config.search_alg, ResumableSearch):
         config.search_alg.plan = plan
     if time_budget_s is not None:
         config.time_budget_s = time_budget_s
+    if continued:  # trained past their plan: the scheduler and the searcher let them be
+        config.scheduler = Continued(config.scheduler, continued)
+        if isinstance(config.search_alg, ResumableSearch):
+            config.search_alg.frozen = frozenset(continued)
 
 
 def has_tune_state(store: SweepStore) -> bool:

@@ -409,6 +409,19 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
     # ``caviar extend`` raises the sweep's budget: set before Tune restores the search (see
     # ``grow``), applied after, since the restored state carries the old totals.
     plan: SearchPlan | None = None
+    # Trials that ``caviar continue`` trains past their planned epochs: the searcher has their
+    # results already (TPE told them), so their new ones are not passed on.
+    frozen: frozenset[str] = frozenset()
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if trial_id not in self.frozen:
+            super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        if trial_id not in self.frozen:
+            super().on_trial_complete(trial_id, result=result, error=error)
 
     def has_checkpoint(self, dirpath: str) -> bool:
         return bool(super().has_checkpoint(dirpath)) or _restored_trials(dirpath) is not None
