@@ -63,8 +63,6 @@ def check_continue(sweep_uri: str, top: int, epochs: int) -> Continuation:
     if spec.scheduler.name == "pbt" or spec.fuse is not None:
         raise SpecError("SWEEP_DIR", "trials of pbt or fused sweeps cannot be continued yet")
     _refuse_if_running(store, sweep_uri)
-    if not has_tune_state(store):
-        raise SpecError("SWEEP_DIR", f"{sweep_uri} has no Ray Tune state with checkpoints")
     trials = read_trials(sweep_uri)
     column = f"best_{spec.metric}"
     if len(trials) == 0 or column not in trials:
@@ -80,6 +78,8 @@ def check_continue(sweep_uri: str, top: int, epochs: int) -> Continuation:
             f"must be at least the trials' own epochs ({max(planned.values())}), got {epochs}",
         )
     done = {str(r["trial_id"]): int(r["iterations"] or 0) for r in best.to_dict("records")}
+    if not has_tune_state(store):
+        raise SpecError("SWEEP_DIR", f"{sweep_uri} has no Ray Tune state with checkpoints")
     snapshot = _newest_snapshot(store)
     with store.filesystem.open_input_stream(snapshot) as stream:
         state = json.loads(bytes(stream.read()).decode())
