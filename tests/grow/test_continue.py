@@ -21,7 +21,10 @@ pytestmark = pytest.mark.xdist_group("ray")
 EPOCHS, MORE = 3, 6
 
 
-@pytest.mark.parametrize("scheduler", ["fifo", "asha"])
+@pytest.mark.parametrize(
+    "scheduler",
+    [pytest.param("fifo", marks=pytest.mark.slow), "asha"],  # asha: make test's slice
+)
 def test_continue_the_best_trials(ray_local: None, tmp_path: Path, scheduler: str) -> None:
     options = {"name": "asha", "max_t": EPOCHS, "grace_period": 1} if scheduler == "asha" else {}
     spec = killable_spec(

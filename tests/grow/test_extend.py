@@ -47,8 +47,14 @@ def spec_of(tmp_path: Path, search: dict[str, Any]) -> dict[str, Any]:
     "search",
     [
         {"algorithm": "random", "num_samples": 3},
-        {"algorithm": "tpe", "num_samples": 3, "n_startup_trials": 2},
-        {"algorithm": "coarse_to_fine", "num_samples": 4, "rounds": 2, "top_k": 2},
+        pytest.param(
+            {"algorithm": "tpe", "num_samples": 3, "n_startup_trials": 2},
+            marks=pytest.mark.slow,  # 20-40 s each; random is make test's slice
+        ),
+        pytest.param(
+            {"algorithm": "coarse_to_fine", "num_samples": 4, "rounds": 2, "top_k": 2},
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["random", "tpe", "coarse_to_fine"],
 )
@@ -84,15 +90,31 @@ def test_extend_adds_exactly_n_trials(
         assert len(second) == 2
 
 
-def test_extend_twice_then_bad_input(ray_local: None, tmp_path: Path) -> None:
+@pytest.mark.slow  # three Tune runs
+def test_extend_twice_through_the_python_api(ray_local: None, tmp_path: Path) -> None:
     spec = spec_of(tmp_path, {"algorithm": "random", "num_samples": 2})
     sweep = tmp_path / "results" / "grown"
     run_sweep(parse_spec(spec), False)
-    extend(check_extend(str(sweep), 1), show_progress=False)
-    extend(check_extend(str(sweep), 2), show_progress=False)
+    caviar.extend(str(sweep), 1)
+    caviar.request_more_trials(str(sweep), 2)
     assert len(caviar.read_trials(str(sweep))) == 5
     keys_once(sweep)
+    history = yaml.safe_load((sweep / "sweep.yaml").read_text())["history"]
+    assert [e["num_samples"] for e in history] == [[2, 3], [3, 5]]
+
+
+def test_extend_refusals(tmp_path: Path) -> None:
+    sweep = tmp_path / "results" / "grown"
+    sweep.mkdir(parents=True)
+    spec = spec_of(tmp_path, {"algorithm": "random", "num_samples": 2})
+    (sweep / "sweep.yaml").write_text(yaml.safe_dump(spec))
     with pytest.raises(SpecError, match="--trials: must be >= 1"):
         check_extend(str(sweep), 0)
     with pytest.raises(SpecError, match="no caviar sweep"):
         check_extend(str(tmp_path), 2)
+    with pytest.raises(SpecError, match="no Ray Tune state"):
+        check_extend(str(sweep), 2)
+    grid = {**spec, "space": {**spec["space"], "x": "grid(0.1, 0.2)"}}
+    (sweep / "sweep.yaml").write_text(yaml.safe_dump(grid))
+    with pytest.raises(SpecError, match="a grid sweep has run its grid"):
+        check_extend(str(sweep), 2)

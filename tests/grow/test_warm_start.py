@@ -54,8 +54,14 @@ def test_warm_start_carries_what_it_says(ray_local: None, tmp_path: Path) -> Non
     told = optuna.load_study(study_name="optuna", storage=storage).trials
     assert sorted(t.params["x"] for t in told) == pytest.approx(sorted(old_x[old_x >= 0.3]))
     assert all(t.value == pytest.approx(t.params["x"] * 2) for t in told)  # score = x * epoch
+    outcome = run_sweep(spec, False, warm=warm)  # TPE goes on from the 8 - below trials it was told
+    assert outcome.trials == 3 and not outcome.errors
 
-    # the whole command: the new sweep runs, records the warm start, prints the summary
+
+@pytest.mark.slow  # a fresh process with its own Ray
+def test_warm_start_command(ray_local: None, tmp_path: Path) -> None:
+    """The whole command: the new sweep runs, records the warm start, prints the summary."""
+    old = old_sweep(tmp_path)
     path = tmp_path / "new.yaml"
     path.write_text(yaml.safe_dump(new_spec(tmp_path, "tpe")))
     done = run_cli("run", str(path), "--warm-start", str(old), "--num-cpus", "2")
@@ -66,6 +72,7 @@ def test_warm_start_carries_what_it_says(ray_local: None, tmp_path: Path) -> Non
     assert len(caviar.read_trials(str(tmp_path / "results" / "new"))) == 3
 
 
+@pytest.mark.slow  # two sweeps; the TPE test is make test's slice
 def test_coarse_to_fine_first_round_is_zoomed_on_the_old_best(
     ray_local: None, tmp_path: Path
 ) -> None:
