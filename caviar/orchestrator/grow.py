@@ -120,7 +120,8 @@ def _refuse_if_running(store: SweepStore, sweep_uri: str) -> None:
     ]
     if not snapshots:
         return
-    newest = max(snapshots, key=lambda info: info.mtime_ns or 0)
+    # The newest by name, as Tune restores it (older ones are re-uploaded at the end of a run).
+    newest = max(snapshots, key=lambda info: info.base_name)
     age = time.time() - (newest.mtime_ns or 0) / 1e9
     if age > RUNNING_SNAPSHOT_S:
         return

@@ -114,7 +114,11 @@ def test_extend_refusals(tmp_path: Path) -> None:
         check_extend(str(tmp_path), 2)
     with pytest.raises(SpecError, match="no Ray Tune state"):
         check_extend(str(sweep), 2)
-    grid = {**spec, "space": {**spec["space"], "x": "grid(0.1, 0.2)"}}
+    grid = {
+        **spec,
+        "space": {**spec["space"], "x": "grid(0.1, 0.2)"},
+        "search": {"algorithm": "grid", "num_samples": 1},
+    }
     (sweep / "sweep.yaml").write_text(yaml.safe_dump(grid))
     with pytest.raises(SpecError, match="a grid sweep has run its grid"):
         check_extend(str(sweep), 2)
