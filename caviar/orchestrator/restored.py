@@ -4,7 +4,7 @@
 come back from the pickle Tune wrote when the sweep started. ``caviar extend`` must raise the
 search's budget (and may set a new time budget), ``caviar continue`` must let the chosen trials
 train past the scheduler's ``max_t``; Ray offers no public way to do either, so this reaches the
-restored ``TuneConfig`` through ``Tuner._local_tuner`` (Ray 2.60; tests/orchestrator/test_grow.py
+restored ``TuneConfig`` through ``Tuner._local_tuner`` (Ray 2.60; tests/grow/test_extend.py
 checks it is still there).
 """
 

@@ -122,3 +122,21 @@ def test_extend_refusals(tmp_path: Path) -> None:
     (sweep / "sweep.yaml").write_text(yaml.safe_dump(grid))
     with pytest.raises(SpecError, match="a grid sweep has run its grid"):
         check_extend(str(sweep), 2)
+
+
+def test_the_restored_tune_config_is_where_caviar_looks(tmp_path: Path) -> None:
+    """The one private Ray name growing a sweep uses (caviar/orchestrator/restored.py)."""
+    from ray import tune
+
+    from caviar.orchestrator.restored import restored_tune_config
+
+    config = tune.TuneConfig(num_samples=3, time_budget_s=5.0)
+    tuner = tune.Tuner(
+        lambda c: None,
+        tune_config=config,
+        run_config=tune.RunConfig(name="t", storage_path=str(tmp_path)),
+    )
+    found = restored_tune_config(tuner)
+    assert found is config
+    restored = tune.Tuner.restore(str(tmp_path / "t"), lambda c: None)
+    assert restored_tune_config(restored).time_budget_s == 5.0
