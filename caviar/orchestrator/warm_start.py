@@ -119,6 +119,8 @@ def load_warm_start(source: str, spec: SweepSpec) -> WarmStart:
                 value = _plain(row.get(name))
                 if value is None:
                     continue
+                if spec.space[name].value_type == "int" and isinstance(value, float):
+                    value = int(value) if value.is_integer() else value
                 if spec.space[name].contains(value):
                     params[name] = value
                 else:
@@ -130,14 +132,13 @@ def load_warm_start(source: str, spec: SweepSpec) -> WarmStart:
 
 
 def _plain(value: Any) -> Any:
-    if value is None:
+    """A table cell as a plain Python value; None where it is missing (null, NaN, pd.NA)."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
         return None
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return value  # the distribution decides (contains accepts an integral float for ints)
     return value
 
 
