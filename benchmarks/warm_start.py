@@ -81,7 +81,7 @@ def run(size: Size) -> tuple[str, dict[str, list[float]]]:
             values["cold"].append(best_new(cold.sweep_uri))
             warm_spec = parse_spec(spec_for(f"warm-s{seed}", seed, size.new, size, data, storage))
             warm = load_warm_start(old, warm_spec)
-            summaries.append(warm.summary)
+            summaries.append(warm.summary.replace(f"{storage}/", ""))
             run_sweep(warm_spec, show_progress=False, warm=warm)
             values["warm"].append(best_new(warm_spec.sweep_uri))
             print(
