@@ -6,6 +6,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from caviar.grow import continue_trials, extend, request_more_trials, zoom
 from caviar.results.confirm import read_confirmations
 from caviar.results.readers import read_curves, read_trials
 
@@ -14,4 +15,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__", "read_confirmations", "read_curves", "read_trials"]
+__all__ = [
+    "__version__",
+    "continue_trials",
+    "extend",
+    "read_confirmations",
+    "read_curves",
+    "read_trials",
+    "request_more_trials",
+    "zoom",
+]

@@ -55,6 +55,10 @@ def run(
         typer.Option("--set", help="Override a spec key: --set search.num_samples=8."),
     ] = None,
     num_cpus: Annotated[int | None, typer.Option(help="CPUs of the embedded Ray.")] = None,
+    warm_start: Annotated[
+        str | None,
+        typer.Option("--warm-start", help="Start the search from this earlier sweep's results."),
+    ] = None,
 ) -> None:
     """Run a sweep."""
     from caviar.cluster.connect import connected
@@ -68,11 +72,21 @@ def run(
     if name is not None:
         overrides.append(f"name={name}")
     spec = load_spec(spec_path, overrides)
+    warm = None
+    if warm_start is not None:  # checked before Ray starts, like the spec
+        from caviar.orchestrator.history import with_entry
+        from caviar.orchestrator.spec import parse_spec
+        from caviar.orchestrator.warm_start import WARM_START, load_warm_start
+
+        warm = load_warm_start(warm_start, spec)
+        spec = parse_spec(with_entry(dict(spec.raw), WARM_START, **warm.record()))
     store = prepare(spec)  # every check that needs no Ray, before Ray starts
     out.print(f"caviar: sweep [bold]{spec.name}[/] -> {spec.sweep_uri}")
+    if warm is not None:
+        out.print(warm.summary, soft_wrap=True, highlight=False)
     with sweep_lock(store, "run"), connected(address, num_cpus) as description:
         out.print(description)
-        outcome = run_sweep(spec)
+        outcome = run_sweep(spec, warm=warm)
     _summarize(outcome.sweep_uri, spec.metric, spec.mode)
     _exit_for(outcome)
 
@@ -495,7 +509,87 @@ def lr_find(
     save_plot(result, output)
     print(f"suggested lr: {result.suggested_lr:.3g}")
     print(f"suggested range: lr: {result.range_text()}")
+    if "lr" in spec.space.searched:  # the same form as `caviar zoom` writes
+        from caviar.orchestrator.next_spec import range_comment
+        from caviar.search_spaces import parse
+
+        new = parse(result.range_text())
+        why = f"lr-find's range around its suggestion {result.suggested_lr:.3g}"
+        print(f"  # lr: {range_comment(spec.space['lr'], new, why)}")
+        print(f"  lr: {result.range_text()}")
     print(f"plot: {output}")
+
+
+# Growing a sweep: extend, continue, zoom (and run --warm-start above).
+
+
+@app.command(name="extend")
+def extend_command(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    trials: Annotated[int, typer.Option("--trials", help="How many more trials.")],
+    time_s: Annotated[
+        float | None, typer.Option("--time", help="Stop the extension after S seconds.")
+    ] = None,
+    address: AddressOption = None,
+) -> None:
+    """Give a sweep N more trials; its search goes on where it stopped."""
+    from caviar.cluster.connect import connected
+    from caviar.orchestrator.grow import check_extend, extend
+
+    extension = check_extend(sweep_dir, trials, time_s)  # bad input fails here, before Ray
+    out.print(f"caviar: extending {sweep_dir} by {trials} trials")
+    with connected(address) as description:
+        out.print(description)
+        outcome = extend(extension)
+    _summarize(sweep_dir, extension.spec.metric, extension.spec.mode)
+    _exit_for(outcome)
+
+
+@app.command(name="continue")
+def continue_command(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    top: Annotated[int, typer.Option("--top", help="Continue this many best trials.")],
+    epochs: Annotated[int, typer.Option("--epochs", help="Train them on to this many epochs.")],
+    address: AddressOption = None,
+) -> None:
+    """Train the best trials on from their last checkpoints, under the same trial ids."""
+    from caviar.cluster.connect import connected
+    from caviar.orchestrator.continuation import check_continue, continue_trials
+
+    continuation = check_continue(sweep_dir, top, epochs)  # bad input fails here, before Ray
+    for note in continuation.notes:
+        print(f"caviar: {note}", file=sys.stderr)
+    out.print(
+        f"caviar: continuing {len(continuation.chosen)} trials to {epochs} epochs: "
+        + ", ".join(continuation.chosen),
+        soft_wrap=True,
+    )
+    with connected(address) as description:
+        out.print(description)
+        outcome = continue_trials(continuation)
+    _summarize(sweep_dir, continuation.spec.metric, continuation.spec.mode)
+    _exit_for(outcome)
+
+
+@app.command(name="zoom")
+def zoom_command(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", help="Spec to write; default <name>-zoom.yaml here."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="Zoom around this many best trials.")] = 5,
+    margin: Annotated[
+        float, typer.Option("--margin", help="Beyond their range, as a fraction of the old one.")
+    ] = 0.1,
+) -> None:
+    """Write the next coarse-to-fine spec: ranges narrowed around the best trials, commented."""
+    from caviar.orchestrator.next_spec import write_zoom
+
+    zoomed, path = write_zoom(sweep_dir, output, top, margin)
+    for name, comment in zoomed.comments.items():
+        out.print(f"  {name}: {comment}", soft_wrap=True, highlight=False)
+    out.print(f"caviar: wrote {path}; review it, then `caviar run {path}`", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:

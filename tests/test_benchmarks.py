@@ -18,6 +18,7 @@ SECTIONS = {
     "## Scaling (scaling.py)": "| 2 |",
     "## Results store (results_store.py)": "| caviar ParquetResultsCallback",
     "## Results store at scale (results_scale.py)": "| curves |",
+    "## Warm start (warm_start.py)": "| warm-started TPE |",
 }
 
 

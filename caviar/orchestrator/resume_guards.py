@@ -16,6 +16,7 @@ import contextlib
 from typing import Any
 
 from caviar.errors import SpecError
+from caviar.orchestrator.history import entries
 from caviar.orchestrator.spec import parse_spec
 from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
 
@@ -61,7 +62,8 @@ def check_resume(sweep_uri: str) -> str | None:
     store = SweepStore.at(sweep_uri)
     if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
-    spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
+    raw = yaml.safe_load(store.read_text(SPEC_FILE))
+    spec = parse_spec(raw)
     trials = store.read_trials(columns=["trial_id", "status"])
     if trials is None:
         return None  # nothing was recorded yet: whatever sweep.yaml says runs from the start
@@ -71,6 +73,10 @@ def check_resume(sweep_uri: str) -> str | None:
         with contextlib.suppress(SpecError, TypeError, ValueError, yaml.YAMLError):
             before = yaml.safe_load(parse_spec(yaml.safe_load(ran.decode())).to_yaml())
     now = yaml.safe_load(spec.to_yaml())
+    if entries(raw, "extend"):  # `caviar extend` raised the trial count the way a resume follows
+        for resolved in (before, now):
+            if isinstance(resolved.get("search"), dict):
+                resolved["search"].pop("num_samples", None)
     differ = sorted(
         key
         for key in set(before) | set(now)

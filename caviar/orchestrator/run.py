@@ -98,7 +98,7 @@ def _refuse_existing(store: SweepStore, spec: SweepSpec) -> None:
     differ = sorted(
         key
         for key in set(existing) | set(ours)
-        if key not in ("name", "storage") and existing.get(key) != ours.get(key)
+        if key not in ("name", "storage", "history") and existing.get(key) != ours.get(key)
     )
     where = f"a sweep named {spec.name!r} already exists at {spec.sweep_uri}"
     if differ:
@@ -136,28 +136,47 @@ def _check_local_writable(path: Path) -> None:
         raise SpecError("storage", f"cannot write to {existing}")
 
 
-def run_sweep(spec: SweepSpec, show_progress: bool = True) -> SweepOutcome:
-    """Run the sweep on the Ray that is connected (``ray.init`` was called)."""
+def run_sweep(spec: SweepSpec, show_progress: bool = True, warm: Any = None) -> SweepOutcome:
+    """Run the sweep on the Ray that is connected (``ray.init`` was called).
+
+    ``warm``: a ``warm_start.WarmStart``, the old sweep the searcher starts from.
+    """
     store = prepare(spec)
     with sweep_lock(store, "run"):  # one driver per sweep (see caviar.results.lock)
         if store.exists(SPEC_FILE):  # another run wrote it between the check and the lock
             _refuse_existing(store, spec)
         check_cluster(spec)
         store.write_text(SPEC_FILE, spec.to_yaml())
-        tuner = _build_tuner(spec, store, show_progress)
+        tuner = _build_tuner(spec, store, show_progress, warm)
         return _fit(tuner, spec)
 
 
-def resume_sweep(sweep_uri: str, show_progress: bool = True) -> SweepOutcome:
-    """Continue an interrupted sweep from its directory: nothing that finished runs again."""
+def resume_sweep(
+    sweep_uri: str,
+    show_progress: bool = True,
+    time_budget_s: float | None = None,
+    adjust: Any = None,
+) -> SweepOutcome:
+    """Continue an interrupted sweep from its directory: nothing that finished runs again.
+
+    An extended sweep (``caviar extend``) continues with the raised budget of its recorded spec;
+    ``time_budget_s`` replaces the time budget for this run; ``adjust(tuner)``, if given, changes
+    the restored Tuner before it runs (``caviar continue``).
+    """
     store = SweepStore.at(sweep_uri)
     if not store.exists(SPEC_FILE):
         raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
     with sweep_lock(store, "resume"):  # one driver per sweep (see caviar.results.lock)
-        return _resume_locked(store, sweep_uri, show_progress)
+        return _resume_locked(store, sweep_uri, show_progress, time_budget_s, adjust)
 
 
-def _resume_locked(store: SweepStore, sweep_uri: str, show_progress: bool) -> SweepOutcome:
+def _resume_locked(
+    store: SweepStore,
+    sweep_uri: str,
+    show_progress: bool,
+    time_budget_s: float | None,
+    adjust: Any,
+) -> SweepOutcome:
     import yaml
     from ray import tune
 
@@ -182,6 +201,9 @@ def _resume_locked(store: SweepStore, sweep_uri: str, show_progress: bool) -> Sw
             resume_errored=False,
             storage_filesystem=store.filesystem,
         )
+        _grow_restored(tuner, spec, time_budget_s)
+        if adjust is not None:
+            adjust(tuner)
     return _fit(tuner, spec)
 
 
@@ -206,6 +228,29 @@ def tune_statuses(store: SweepStore) -> dict[str, str]:
         }
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+
+
+def _grow_restored(tuner: Any, spec: SweepSpec, time_budget_s: float | None) -> None:
+    """Hand an extended sweep's plan to the restored search; set this run's time budget; let
+    continued trials (``caviar continue``) train past the scheduler's ``max_t``."""
+    from caviar.orchestrator.continuation import Continued, continued_trials
+    from caviar.orchestrator.plan import search_plan
+    from caviar.orchestrator.restored import restored_tune_config
+    from caviar.orchestrator.searchers import ResumableSearch
+
+    plan = search_plan(spec)
+    continued = continued_trials(dict(spec.raw))
+    if plan is None and time_budget_s is None and not continued:
+        return
+    config = restored_tune_config(tuner)
+    if plan is not None and isinstance(config.search_alg, ResumableSearch):
+        config.search_alg.plan = plan
+    if time_budget_s is not None:
+        config.time_budget_s = time_budget_s
+    if continued:  # trained past their plan: the scheduler and the searcher let them be
+        config.scheduler = Continued(config.scheduler, continued)
+        if isinstance(config.search_alg, ResumableSearch):
+            config.search_alg.frozen = frozenset(continued)
 
 
 def has_tune_state(store: SweepStore) -> bool:
@@ -244,13 +289,13 @@ def check_cluster(spec: SweepSpec) -> None:
         print(f"caviar: warning: {warning}", file=sys.stderr)
 
 
-def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # type: ignore[no-untyped-def]
+def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: Any = None):  # type: ignore[no-untyped-def]
     from ray import tune
 
     from caviar import __version__
     from caviar.orchestrator import fusion
 
-    search_alg, param_space, num_samples, total = build_search(spec)
+    search_alg, param_space, num_samples, total = build_search(spec, warm)
     results_callback = ParquetResultsCallback
     scheduler = build_scheduler(
         spec.scheduler, spec.space, spec.seed, confirm=spec.confirm is not None
@@ -316,7 +361,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
     )
 
 
-def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
+def build_search(spec: SweepSpec, warm: Any = None) -> tuple[Any, dict[str, Any], int, int]:
     """The search algorithm, Tune's param_space, Tune's num_samples, and the trials it makes.
 
     PBT takes no searcher in Ray, so with pbt the space becomes a Ray Tune param_space (scales
@@ -341,6 +386,11 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
     total = total_trials(spec.space, search.algorithm, search.num_samples)
     searcher: Any
     if search.algorithm in ("tpe", "nsga2"):
+        storage = None
+        if warm is not None:  # the old trials, told to the study before the first suggestion
+            from caviar.orchestrator.warm_start import optuna_storage
+
+            storage = optuna_storage(warm, spec.space, spec.mode, "optuna")
         searcher = optuna_searcher(
             spec.space,
             spec.seed,
@@ -348,10 +398,16 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
             search.algorithm,
             search.n_startup_trials,
             search.population_size,
+            storage,
         )
     elif search.algorithm == "coarse_to_fine":
+        space = spec.space
+        if warm is not None:  # the first round already zoomed around the old best trials
+            from caviar.orchestrator.warm_start import zoomed_first_round
+
+            space = zoomed_first_round(warm, space, spec.mode, search.top_k, search.margin)
         searcher = CoarseToFineSearcher(
-            spec.space,
+            space,
             spec.seed,
             total,
             search.rounds,

@@ -18,6 +18,7 @@ import copy
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -254,9 +255,17 @@ class TpeSpace:
 
 
 def tpe_searcher(
-    space: Space, seed: int, metric: str, mode: str, n_startup_trials: int | None = None
+    space: Space,
+    seed: int,
+    metric: str,
+    mode: str,
+    n_startup_trials: int | None = None,
+    storage: Any = None,
 ) -> Searcher:
-    """Optuna's TPE through Ray Tune's OptunaSearch, seeded, on the Space's own scales."""
+    """Optuna's TPE through Ray Tune's OptunaSearch, seeded, on the Space's own scales.
+
+    ``storage``: an Optuna storage whose study ``optuna`` already holds trials (a warm start).
+    """
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
@@ -266,6 +275,15 @@ def tpe_searcher(
         options["n_startup_trials"] = n_startup_trials
     sampler = optuna.samplers.TPESampler(**options)
     # Metric and mode are given here: Tune hands them to a searcher only with a param_space.
+    if storage is not None:
+        return OptunaSearch(
+            space=TpeSpace(space, seed),
+            metric=metric,
+            mode=mode,
+            sampler=sampler,
+            storage=storage,
+            study_name="optuna",
+        )
     return OptunaSearch(space=TpeSpace(space, seed), metric=metric, mode=mode, sampler=sampler)
 
 
@@ -276,8 +294,12 @@ def optuna_searcher(
     algorithm: str,
     n_startup_trials: int | None = None,
     population_size: int | None = None,
+    storage: Any = None,
 ) -> Searcher:
     """TPE or NSGA-II through OptunaSearch, for one objective or several (metric/mode lists).
+
+    ``storage``: an Optuna storage already holding an earlier sweep's trials (a warm start; one
+    objective, TPE).
 
     With several objectives Optuna learns from each finished trial's last values of all of them
     (Ray hands it no intermediate results then); TPE models them jointly, NSGA-II evolves a
@@ -288,7 +310,7 @@ def optuna_searcher(
 
     if algorithm == "tpe" and len(objectives) == 1:
         metric, mode = objectives[0]
-        return tpe_searcher(space, seed, metric, mode, n_startup_trials)
+        return tpe_searcher(space, seed, metric, mode, n_startup_trials, storage)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler: optuna.samplers.BaseSampler
     if algorithm == "nsga2":
@@ -432,6 +454,23 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
     SpaceSearcher continue at ``len(trials)``.
     """
 
+    # ``caviar extend`` raises the sweep's budget: set before Tune restores the search (see
+    # ``grow``), applied after, since the restored state carries the old totals.
+    plan: SearchPlan | None = None
+    # Trials that ``caviar continue`` trains past their planned epochs: the searcher has their
+    # results already (TPE told them), so their new ones are not passed on.
+    frozen: frozenset[str] = frozenset()
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if trial_id not in self.frozen:
+            super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        if trial_id not in self.frozen:
+            super().on_trial_complete(trial_id, result=result, error=error)
+
     def has_checkpoint(self, dirpath: str) -> bool:
         return bool(super().has_checkpoint(dirpath)) or _restored_trials(dirpath) is not None
 
@@ -449,6 +488,29 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
         self._counter = len(trials)
         self._finished = len(trials) >= self._total_samples
         reconcile(self.searcher, trials)  # per-trial state (TPE, confirm:) and the next config
+        if self.plan is not None:
+            self.grow(self.plan)
+
+    def grow(self, plan: SearchPlan) -> None:
+        """Raise the trials this search makes to ``plan`` (never lowers them).
+
+        Random search continues its seeded stream (trial ``i`` is ``config_at(i)`` as in a sweep
+        planned that large), coarse-to-fine gets the plan's extra rounds, TPE's study goes on
+        learning from every result it was told.
+        """
+        self._total_samples = max(self._total_samples, plan.total)
+        self._finished = self._counter >= self._total_samples
+        base = self.searcher
+        if isinstance(base, ConcurrencyLimiter):
+            base = base.searcher
+        if isinstance(base, SpaceSearcher):
+            base.total = max(base.total, plan.total)
+        elif (
+            isinstance(base, CoarseToFineSearcher)
+            and plan.rounds is not None
+            and list(plan.rounds[: len(base.sizes)]) == base.sizes
+        ):
+            base.sizes = list(plan.rounds)
 
 
 def _restored_trials(dirpath: str) -> int | None:
@@ -467,6 +529,14 @@ def _restored_trials(dirpath: str) -> int | None:
     except (OSError, ValueError):
         return None  # Tune cannot read it either and starts the experiment afresh
     return len(state.get("trial_data", []))
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """How many trials a (grown) search makes in all, and coarse-to-fine's round sizes."""
+
+    total: int
+    rounds: tuple[int, ...] | None = None
 
 
 def search_algorithm(searcher: Searcher, max_concurrent: int | None) -> ResumableSearch:

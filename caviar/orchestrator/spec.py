@@ -109,6 +109,7 @@ TOP_KEYS = {
     "mlflow",
     "tensorboard",
     "scoring",
+    "history",  # what extend/continue/warm-start did (orchestrator/history.py); not parsed here
 }
 # Trackers a spec may switch on (Parquet is always on), with the package each needs installed:
 # caviar's own MLflow and TensorBoard writers (caviar/results/trackers), Ray's W&B callback.

@@ -245,6 +245,25 @@ def from_optuna_value(dist: Distribution, value: Any) -> Any:
     return float(value)
 
 
+def to_optuna_value(dist: Distribution, value: Any) -> Any:
+    """One caviar value in Optuna's coordinates (the inverse of ``from_optuna_value``)."""
+    if isinstance(dist, Choice):
+        return to_python(value)
+    if isinstance(dist, Integer):
+        if dist.base is not None:
+            return round(math.log(int(value), dist.base))
+        return int(value)
+    assert isinstance(dist, Float)
+    if dist.scale == "reverse_log":
+        return 1.0 - float(value)
+    return float(value)
+
+
+def optuna_distribution(dist: Distribution) -> optuna.distributions.BaseDistribution | None:
+    """The Optuna distribution of one caviar distribution (None for a constant)."""
+    return _optuna_distribution(dist)
+
+
 def from_optuna(space: Space, params: Mapping[str, Any]) -> Config:
     """A caviar config from Optuna params (e.g. ``trial.params``): active parameters only,
     values mapped back from Optuna's coordinates, constants added."""

@@ -112,7 +112,68 @@ BOMB = (
     + "name: *i\n"
 )
 
+
+def _finished_sweep(tmp: Path) -> None:
+    """A sweep 'small' whose trials finished 4 epochs (its tables only: continue checks them)."""
+    _same_sweep(tmp)
+    frame = pd.DataFrame(
+        {
+            "trial_id": ["a", "b"],
+            "status": ["TERMINATED", "TERMINATED"],
+            "epochs": [4, 4],
+            "best_val_loss": [0.5, 0.4],
+            "iterations": [4, 4],
+        }
+    )
+    frame.to_parquet(tmp / "results" / "small" / "trials.parquet")
+
+
+def _old_sweep_other_space(tmp: Path) -> None:
+    """An earlier sweep 'old' that searched only a parameter this spec does not have."""
+    spec = small_spec(tmp, name="old", space={"dropout": "uniform(0, 0.5)", "epochs": 2})
+    (tmp / "results" / "old").mkdir(parents=True)
+    (tmp / "results" / "old" / "sweep.yaml").write_text(yaml.safe_dump(spec))
+
+
+# Growing a sweep (extend, continue, zoom, --warm-start): issue 20's cases.
+GROW_CASES: dict[str, Case] = {
+    "extend of no sweep": Case(
+        "SWEEP_DIR", "no caviar sweep at", args=("extend", "{tmp}", "--trials", "2")
+    ),
+    "extend by zero trials": Case(
+        "--trials",
+        "must be >= 1, got 0",
+        setup=_same_sweep,
+        args=("extend", "{tmp}/results/small", "--trials", "0"),
+    ),
+    "continue of no sweep": Case(
+        "SWEEP_DIR",
+        "no caviar sweep at",
+        args=("continue", "{tmp}", "--top", "2", "--epochs", "8"),
+    ),
+    "continue below the trials' epochs": Case(
+        "--epochs",
+        "must be at least the trials' own epochs (4), got 3",
+        setup=_finished_sweep,
+        args=("continue", "{tmp}/results/small", "--top", "2", "--epochs", "3"),
+    ),
+    "warm start sharing no parameter": Case(
+        "--warm-start",
+        "shares no searched parameter with this spec",
+        {"search": {"algorithm": "tpe", "num_samples": 4}},
+        setup=_old_sweep_other_space,
+        args=("run", "{spec}", "--warm-start", "{tmp}/results/old"),
+    ),
+    "zoom of a sweep without finished trials": Case(
+        "SWEEP_DIR",
+        "has no finished trial",
+        setup=_same_sweep,
+        args=("zoom", "{tmp}/results/small", "-o", "{tmp}/next.yaml"),
+    ),
+}
+
 CASES: dict[str, Case] = {
+    **GROW_CASES,
     # YAML that does not parse, or is not a mapping
     "yaml unclosed bracket": Case(
         "{tmp}/spec.yaml", "invalid YAML at line", text="name: x\nspace: {lr: [\n"

@@ -1,0 +1,201 @@
+"""``caviar continue SWEEP --top K --epochs E``: the K best trials train on to E epochs.
+
+Each chosen trial resumes from the last checkpoint Ray Tune stored for it (``tune/<trial_id>/``)
+as the same Tune trial, so its curve goes on under the same trial_id with the next iteration
+numbers, and the trials table gets its new last and best values. How: the chosen trials are marked
+unfinished in Tune's newest experiment snapshot with ``epochs`` raised to E, and the sweep is
+resumed; the sweep's early-stopping scheduler and its searcher no longer see those trials
+(``Continued``), so ASHA's ``max_t`` does not stop them and TPE's finished trials stay as told.
+Every other trial is left as it was. A trial without a checkpoint is named and left alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow.fs as pafs
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import TrialScheduler
+
+from caviar.errors import SpecError
+from caviar.orchestrator.history import entries, recorded, with_entry, write_recorded
+from caviar.orchestrator.run import SweepOutcome, has_tune_state, resume_sweep
+from caviar.orchestrator.spec import SweepSpec, parse_spec
+from caviar.results.store import TUNE_DIR, SweepStore
+
+CONTINUE = "continue"
+EPOCHS = "epochs"
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """A checked continuation: which trials, to how many epochs; nothing written yet."""
+
+    sweep_uri: str
+    store: SweepStore
+    raw: dict[str, Any]  # the recorded spec with the history entry
+    spec: SweepSpec
+    epochs: int
+    chosen: list[str]
+    notes: list[str]  # one line per top trial that is not continued, and why
+    snapshot: str  # Tune's experiment snapshot (path inside the store's filesystem)
+    snapshot_text: str  # ... with the chosen trials unfinished, epochs raised
+
+
+def continued_trials(raw: dict[str, Any]) -> set[str]:
+    """Every trial a ``caviar continue`` of this sweep has chosen."""
+    return {str(t) for e in entries(raw, CONTINUE) for t in e.get("trials") or []}
+
+
+def check_continue(sweep_uri: str, top: int, epochs: int) -> Continuation:
+    """Every check of ``caviar continue`` that needs no Ray; SpecError names what is wrong."""
+    from caviar.orchestrator.grow import _refuse_if_running
+    from caviar.results.readers import read_trials
+
+    if top < 1:
+        raise SpecError("--top", f"must be >= 1, got {top}")
+    store, raw = recorded(sweep_uri)
+    spec = parse_spec(raw)
+    if EPOCHS not in spec.space:
+        raise SpecError("--epochs", f"the sweep's space has no {EPOCHS!r} for continue to raise")
+    if spec.scheduler.name == "pbt" or spec.fuse is not None:
+        raise SpecError("SWEEP_DIR", "trials of pbt or fused sweeps cannot be continued yet")
+    _refuse_if_running(store, sweep_uri)
+    trials = read_trials(sweep_uri)
+    column = f"best_{spec.metric}"
+    if len(trials) == 0 or column not in trials:
+        raise SpecError("SWEEP_DIR", f"{sweep_uri} has no trial with a value of {spec.metric!r}")
+    finished = trials[(trials["status"] == "TERMINATED") & trials[column].notna()]
+    best = finished.sort_values(column, ascending=spec.mode == "min", kind="stable").head(top)
+    if len(best) == 0:
+        raise SpecError("SWEEP_DIR", f"{sweep_uri} has no finished trial to continue")
+    planned = {str(r["trial_id"]): int(r[EPOCHS]) for r in best.to_dict("records")}
+    if epochs < max(planned.values()):
+        raise SpecError(
+            "--epochs",
+            f"must be at least the trials' own epochs ({max(planned.values())}), got {epochs}",
+        )
+    done = {str(r["trial_id"]): int(r["iterations"] or 0) for r in best.to_dict("records")}
+    if not has_tune_state(store):
+        raise SpecError("SWEEP_DIR", f"{sweep_uri} has no Ray Tune state with checkpoints")
+    snapshot = _newest_snapshot(store)
+    with store.filesystem.open_input_stream(snapshot) as stream:
+        state = json.loads(bytes(stream.read()).decode())
+    chosen, notes = [], []
+    for trial_id in planned:
+        if done[trial_id] >= epochs:
+            notes.append(f"trial {trial_id} has trained {done[trial_id]} epochs already")
+        elif not _has_checkpoint(store, trial_id):
+            notes.append(f"trial {trial_id} has no checkpoint to continue from; left as it was")
+        else:
+            chosen.append(trial_id)
+    if not chosen:
+        raise SpecError(
+            "SWEEP_DIR", f"none of the top {top} trials can be continued: " + "; ".join(notes)
+        )
+    text = json.dumps(_unfinished(state, set(chosen), epochs))
+    grown = with_entry(raw, CONTINUE, trials=chosen, epochs=epochs, top=top)
+    return Continuation(sweep_uri, store, grown, spec, epochs, chosen, notes, snapshot, text)
+
+
+def _newest_snapshot(store: SweepStore) -> str:
+    selector = pafs.FileSelector(store.path(TUNE_DIR), allow_not_found=True)
+    names = sorted(
+        info.path
+        for info in store.filesystem.get_file_info(selector)
+        if info.base_name.startswith("experiment_state") and info.base_name.endswith(".json")
+    )
+    return names[-1]
+
+
+def _has_checkpoint(store: SweepStore, trial_id: str) -> bool:
+    selector = pafs.FileSelector(store.path(TUNE_DIR, trial_id), allow_not_found=True)
+    return any(
+        info.type == pafs.FileType.Directory and info.base_name.startswith("checkpoint_")
+        for info in store.filesystem.get_file_info(selector)
+    )
+
+
+def _unfinished(state: dict[str, Any], chosen: set[str], epochs: int) -> dict[str, Any]:
+    """The snapshot with the chosen trials PAUSED (Tune resumes them) and their epochs raised."""
+    rows = []
+    for trial_json, metadata in state["trial_data"]:
+        trial = json.loads(trial_json)
+        if trial.get("trial_id") in chosen:
+            trial["status"] = Trial.PAUSED
+            for key in ("config", "_Trial__unresolved_config", "evaluated_params"):
+                if isinstance(trial.get(key), dict) and EPOCHS in trial[key]:
+                    trial[key][EPOCHS] = epochs
+            trial_json = json.dumps(trial, indent=2)
+        rows.append([trial_json, metadata])
+    return {**state, "trial_data": rows}
+
+
+def continue_trials(continuation: Continuation, show_progress: bool = True) -> SweepOutcome:
+    """Mark the chosen trials unfinished, record it, resume the sweep (Ray must be connected)."""
+    from caviar.results.lock import sweep_lock
+
+    store = continuation.store
+    with sweep_lock(store, "continue"):  # re-entrant: resume_sweep takes it again
+        relative = continuation.snapshot[len(store.root) + 1 :]
+        store.write_text(relative, continuation.snapshot_text)
+        write_recorded(store, continuation.raw)
+        return resume_sweep(continuation.sweep_uri, show_progress)
+
+
+class Continued(TrialScheduler):  # type: ignore[misc]
+    """The sweep's scheduler for its other trials; continued trials just train on to the end."""
+
+    def __init__(self, scheduler: TrialScheduler, trial_ids: set[str]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.scheduler = scheduler
+        self.trial_ids = set(trial_ids)
+
+    def _through(self, trial: Trial) -> bool:
+        return trial.trial_id in self.trial_ids
+
+    @property
+    def metric(self) -> Any:
+        return self.scheduler.metric
+
+    @property
+    def supports_buffered_results(self) -> bool:
+        return bool(self.scheduler.supports_buffered_results)
+
+    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
+        return bool(self.scheduler.set_search_properties(metric, mode, **spec))
+
+    def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
+        if not self._through(trial):
+            self.scheduler.on_trial_add(tune_controller, trial)
+
+    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        if not self._through(trial):
+            self.scheduler.on_trial_error(tune_controller, trial)
+
+    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
+        if self._through(trial):
+            return TrialScheduler.CONTINUE  # type: ignore[no-any-return]
+        return self.scheduler.on_trial_result(tune_controller, trial, result)  # type: ignore[no-any-return]
+
+    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
+        if not self._through(trial):
+            self.scheduler.on_trial_complete(tune_controller, trial, result)
+
+    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
+        if not self._through(trial):
+            self.scheduler.on_trial_remove(tune_controller, trial)
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
+        chosen = self.scheduler.choose_trial_to_run(tune_controller)
+        if chosen is not None:
+            return chosen  # type: ignore[no-any-return]
+        for trial in tune_controller.get_trials():
+            if trial.status == Trial.PENDING and self._through(trial):
+                return trial  # type: ignore[no-any-return]
+        return None
+
+    def debug_string(self) -> str:
+        return f"{self.scheduler.debug_string()} (continued trials train to the end)"
