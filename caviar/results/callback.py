@@ -35,6 +35,9 @@ from caviar.search_spaces import Space
 # A trial that caviar stopped for a reason of its own (a time limit) carries it in this attribute;
 # Tune calls it TERMINATED, the trials table records it as ERROR with that reason.
 STOP_REASON = "caviar_stop_reason"
+# A trial stopped at a person's request (`caviar trial stop`, the dashboard) carries this one;
+# Tune calls it TERMINATED, the trials table records it as STOPPED (stopped early, rows kept).
+USER_STOPPED = "caviar_user_stopped"
 
 # Keys Ray Tune adds to every result; everything else in a result is a user metric.
 RAY_RESULT_KEYS = frozenset(
@@ -231,6 +234,14 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         ):
             self.flush()
 
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        # What a live page (caviar dashboard) shows is what is on storage: nothing waits longer
+        # than flush_seconds, also when no trial reports (a trial ended or was stopped).
+        if (self._buffer or self._dirty) and (
+            time.monotonic() - self._last_flush > self.flush_seconds
+        ):
+            self.flush()
+
     def _better(self, value: float, best: float) -> float:
         return value if self.sign * value < self.sign * best else best
 
@@ -243,6 +254,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         if reason:
             record.error = reason
         record.status = "ERROR" if record.error else "TERMINATED"
+        if not record.error and getattr(trial, USER_STOPPED, False):
+            record.status, record.stopped_early = "STOPPED", True
         record.ended_at = _now()
         self._dirty = True
 
@@ -263,7 +276,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             record = self._record(trial)
             if trial.trial_id in self._cut_short():
                 continue  # stopped by Tune's cleanup (Ctrl-C): still RUNNING for a resume
-            if trial.status in (Trial.TERMINATED, Trial.ERROR) and record.status != "ERROR":
+            if trial.status in (Trial.TERMINATED, Trial.ERROR) and record.status not in (
+                "ERROR",
+                "STOPPED",
+            ):
                 record.status = trial.status
         known = {trial.trial_id for trial in trials}
         for trial_id in set(self._records) - known:
