@@ -199,6 +199,7 @@ class Dashboard:
     async def _stop_trial(self, request: web.Request) -> web.StreamResponse:
         source = self.source(request.match_info["name"])
         trial_id = str((await self._body(request)).get("trial_id", ""))
+        await asyncio.to_thread(source.refresh)
         if trial_id not in source.rows:
             raise web.HTTPBadRequest(text=f"trial_id: no trial {trial_id!r} in this sweep")
         done = await asyncio.to_thread(request_stop_trial, source.uri, trial_id, "dashboard")
@@ -234,12 +235,13 @@ def _int(text: str | None, default: int) -> int:
 class Server:
     """A running dashboard: its own event loop in a thread; ``stop`` ends it."""
 
-    def __init__(self, dashboard: Dashboard, port: int = 0) -> None:
+    def __init__(self, dashboard: Dashboard, port: int = 0, bind: str | None = None) -> None:
+        """Listen on ``port`` of ``bind`` (default: the dashboard's host, whose rules apply)."""
         self.dashboard = dashboard
         self._loop = asyncio.new_event_loop()
         self._runner = web.AppRunner(dashboard.app(), access_log=None)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, dashboard.host, port)
+        site = web.TCPSite(self._runner, bind or dashboard.host, port)
         self._loop.run_until_complete(site.start())
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else port
@@ -249,8 +251,16 @@ class Server:
     def url(self) -> str:
         return self.dashboard.url(self.port)
 
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def start(self) -> Server:
         """Serve in a background thread (beside a sweep)."""
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         return self

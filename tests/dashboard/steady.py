@@ -20,7 +20,9 @@ def train(config: dict[str, Any], ctx: Any) -> None:
         log(f"{ctx.trial_id},{epoch}\n", str(config["log"]))
 
 
-def steady_spec(storage: Path, log_path: Path, trials: int, epochs: int, sleep: float) -> dict[str, Any]:
+def steady_spec(
+    storage: Path, log_path: Path, trials: int, epochs: int, sleep: float
+) -> dict[str, Any]:
     """A sweep of ``trials`` random trials of this trainable, two at a time, no early stopping."""
     return {
         "name": "steady",

@@ -32,7 +32,9 @@ def _running_trial(sweep: str, min_iterations: int, timeout: float = 60) -> str:
         except (FileNotFoundError, OSError):
             trials = None
         if trials is not None and len(trials) and "iterations" in trials:
-            running = trials[(trials["status"] == "RUNNING") & (trials["iterations"] >= min_iterations)]
+            running = trials[
+                (trials["status"] == "RUNNING") & (trials["iterations"] >= min_iterations)
+            ]
             if len(running):
                 return str(running["trial_id"].iloc[0])
         time.sleep(0.2)

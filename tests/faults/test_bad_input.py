@@ -56,6 +56,12 @@ def _table(tmp: Path) -> None:
     (tmp / "a_dir.parquet").mkdir()
 
 
+def _a_sweep(tmp: Path) -> None:
+    from tests.results.report_data import write_sweep
+
+    write_sweep(tmp / "results", trials=3, iterations=2)
+
+
 def _file_in_the_way(tmp: Path) -> None:
     (tmp / "a_file").write_text("storage cannot go below a file")
 
@@ -348,6 +354,21 @@ CASES: dict[str, Case] = {
         "space.dropout", "must be <= 1, got 1.5", change=space(dropout="uniform(0, 1.5)")
     ),
     "mlp beta2 of 1": Case("space.beta2", "must be < 1, got 1", change=space(beta2=1)),
+    # the dashboard and steering (caviar dashboard, caviar trial stop, caviar stop SWEEP_DIR)
+    "dashboard of no sweep": Case("PATH", "no caviar sweep at", args=("dashboard", "{tmp}")),
+    "dashboard port out of range": Case(
+        "--port", "must be 0..65535, got 70000", args=("dashboard", "{tmp}", "--port", "70000")
+    ),
+    "trial stop of no sweep": Case(
+        "SWEEP_DIR", "no caviar sweep at", args=("trial", "stop", "{tmp}", "t1")
+    ),
+    "trial stop of an unknown trial": Case(
+        "TRIAL",
+        "no trial 'nope' in",
+        args=("trial", "stop", "{tmp}/results/synthetic", "nope"),
+        setup=_a_sweep,
+    ),
+    "stop of no sweep": Case("SWEEP_DIR", "no caviar sweep at", args=("stop", "{tmp}")),
 }
 
 
