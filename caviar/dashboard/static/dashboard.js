@@ -261,7 +261,7 @@ function drawTable(state) {
   state.tableDirty = false;
   const best = `best_${state.sweep.metric}`;
   const columns = ["trial_id", "status", "iterations", best, ...state.params];
-  const head = columns.map(c => `<th data-key="${esc(c)}" class="${c === "trial_id" ? "id" : ""}">` +
+  const head = columns.map(c => `<th data-key="${esc(c)}" class="${c === "trial_id" ? "id" : c === "status" ? "status" : ""}">` +
     `${esc(c)}${state.sort === c ? (state.asc ? " ▲" : " ▼") : ""}</th>`).join("");
   state.root.querySelector("thead").innerHTML = `<tr>${head}${readOnly ? "" : "<th></th>"}</tr>`;
   const rows = [...state.trials.values()];
