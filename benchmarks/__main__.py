@@ -23,7 +23,7 @@ from benchmarks.common import PLOTS, ROOT, machine, table
 HERE = Path(__file__).resolve().parent
 # In the order they run; each takes --quick, --out and (where it plots) --plots
 # (benchmarks.common.section_parser).
-BENCHMARKS = ("overhead", "time_to_target", "scaling", "results_store", "fused")
+BENCHMARKS = ("overhead", "time_to_target", "scaling", "results_store", "fused", "dashboard")
 PLOTTING = {"overhead", "time_to_target", "scaling"}
 
 

@@ -17,6 +17,7 @@ SECTIONS = {
     "## Time to target (time_to_target.py)": "| caviar random + ASHA |",
     "## Scaling (scaling.py)": "| 2 |",
     "## Results store (results_store.py)": "| caviar ParquetResultsCallback",
+    "## Dashboard (dashboard.py)": "| first paint: navigation to every curve drawn",
 }
 
 

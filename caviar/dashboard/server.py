@@ -15,6 +15,8 @@ own files; any other path, ``..`` included, is answered 404.
 from __future__ import annotations
 
 import asyncio
+import functools
+import gzip
 import ipaddress
 import json
 import logging
@@ -56,10 +58,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _plotly_js() -> bytes:
+@functools.cache
+def _plotly_js() -> tuple[bytes, bytes]:
+    """plotly.js as the plotly package ships it (no CDN), and gzipped once."""
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs().encode()
+    body = get_plotlyjs().encode()
+    return body, gzip.compress(body, compresslevel=6)
 
 
 def _static(name: str) -> bytes:
@@ -96,6 +101,15 @@ class Dashboard:
         if not _NAME.match(name) or name not in self.sources:
             raise web.HTTPNotFound(text="no such sweep")
         return self.sources[name]
+
+    def warm(self) -> None:
+        """Read every sweep and build its figures now, before the first page asks."""
+        for source in list(self.sources.values()):
+            try:
+                source.refresh(force=True)
+                self.figures_of(source)
+            except (OSError, ValueError) as error:
+                logger.warning("dashboard: cannot read %s yet: %s", source.uri, error)
 
     def figures_of(self, source: SweepSource) -> tuple[int, dict[str, Any]]:
         """The sweep's figures, rebuilt when its trials table changed since the last build."""
@@ -147,8 +161,12 @@ class Dashboard:
     async def _static_file(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name == "plotly.min.js":
-            body = await asyncio.to_thread(_plotly_js)
-            response = web.Response(body=body, content_type="application/javascript")
+            plain, packed = await asyncio.to_thread(_plotly_js)
+            if "gzip" in request.headers.get("Accept-Encoding", ""):
+                response = web.Response(body=packed, content_type="application/javascript")
+                response.headers["Content-Encoding"] = "gzip"
+                return response
+            return web.Response(body=plain, content_type="application/javascript")
         elif name in _STATIC:
             response = web.Response(body=_static(name), content_type=_STATIC[name])
         else:
@@ -246,10 +264,18 @@ class Server:
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else port
         self._thread: threading.Thread | None = None
+        # The store is read while the person opens the URL (and the browser loads plotly.js).
+        self._warming = threading.Thread(target=dashboard.warm, daemon=True, name="dashboard-warm")
+        self._warming.start()
 
     @property
     def url(self) -> str:
         return self.dashboard.url(self.port)
+
+    def warmed(self, timeout: float | None = None) -> bool:
+        """Wait until the first read of the store is done; whether it is."""
+        self._warming.join(timeout)
+        return not self._warming.is_alive()
 
     def __enter__(self) -> Server:
         return self.start()

@@ -72,6 +72,7 @@ class SweepSource:
         self.added = 0
         self._trials_stamp: tuple[Any, ...] | None = None
         self._refreshed = 0.0
+        self._snapshot_cache: tuple[int, dict[str, list[list[Any]]]] | None = None
 
     # Reading the store
 
@@ -166,6 +167,9 @@ class SweepSource:
             }
 
     def _snapshot(self) -> dict[str, list[list[Any]]]:
+        """Every curve thinned to ``SNAPSHOT_POINTS`` (kept until new points arrive)."""
+        if self._snapshot_cache is not None and self._snapshot_cache[0] == len(self.log):
+            return self._snapshot_cache[1]
         found: dict[str, list[list[Any]]] = {}
         for trial_id, curve in self.curves.items():
             steps = sorted(curve.values)
@@ -173,6 +177,7 @@ class SweepSource:
                 keep = np.unique(np.linspace(0, len(steps) - 1, SNAPSHOT_POINTS).round())
                 steps = [steps[int(i)] for i in keep]
             found[trial_id] = [list(steps), [_number(curve.values[s]) for s in steps]]
+        self._snapshot_cache = (len(self.log), found)
         return found
 
     def progress(self) -> dict[str, Any]:

@@ -9,6 +9,10 @@ const DRAW_POINTS = 60; // points per curve drawn (the newest always kept)
 const token = new URLSearchParams(location.search).get("token") || "";
 const sweeps = new Map(); // key -> state
 let readOnly = true;
+// plotly.js loads after this script (deferred): the first requests do not wait for it.
+const plotlyReady = new Promise(resolve => {
+  if (window.Plotly) resolve(); else window.addEventListener("load", resolve);
+});
 
 function api(path, options) {
   const sep = path.includes("?") ? "&" : "?";
@@ -131,6 +135,7 @@ async function poll() {
       const response = await api(`api/sweeps/${encodeURIComponent(state.sweep.key)}/update?${q}`);
       if (!response.ok) throw new Error(await response.text());
       apply(state, await response.json());
+      await plotlyReady;
       draw(state);
       document.getElementById("status").textContent = "live · updated " + new Date().toLocaleTimeString();
     } catch (error) {
@@ -237,6 +242,12 @@ function drawCurves(state) {
   const div = state.root.querySelector(".curves");
   Plotly.react(div, data, layout, {responsive: true, displaylogo: false});
   div.dataset.curves = String(drawn);
+  // For tests and benchmarks: which points are on screen, and since when (epoch milliseconds).
+  state.root.dataset.points = String(state.points);
+  state.root.dataset.drawnAt = String(performance.timeOrigin + performance.now());
+  if (drawn && !performance.getEntriesByName("caviar-first-curves").length) {
+    performance.mark("caviar-first-curves");
+  }
 }
 
 function drawFigures(state) {
