@@ -113,7 +113,7 @@ class Dashboard:
 
     def figures_of(self, source: SweepSource) -> tuple[int, dict[str, Any]]:
         """The sweep's figures, rebuilt when its trials table changed since the last build."""
-        version = source.trials_version
+        version = source.trials_version  # never goes back, also when the sweep is replaced
         cached = self._figures.get(source.name)
         if cached is None or cached[0] != version:
             cached = (version, figures(source))
@@ -193,7 +193,8 @@ class Dashboard:
         points = _int(request.query.get("points"), 0)
         rows = _int(request.query.get("rows"), 0)
         have_figures = _int(request.query.get("figures"), -1)
-        payload = await asyncio.to_thread(source.update, points, rows)
+        generation = _int(request.query.get("generation"), 0)
+        payload = await asyncio.to_thread(source.update, points, rows, generation)
         version, figs = await asyncio.to_thread(self.figures_of, source)
         payload["figures_version"] = version
         if version != have_figures:

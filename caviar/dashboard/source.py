@@ -53,26 +53,41 @@ class SweepSource:
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self.store = SweepStore.at(uri)
-        if not self.store.exists(SPEC_FILE):
-            raise FileNotFoundError(f"no caviar sweep at {uri} ({SPEC_FILE} not found)")
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.trials_version = 0
+        self._load()
+
+    def _load(self) -> None:
+        """Start from the sweep's spec with nothing read (again when the sweep was replaced)."""
+        info = self.store.filesystem.get_file_info(self.store.path(SPEC_FILE))
+        if info.type == pafs.FileType.NotFound:
+            raise FileNotFoundError(f"no caviar sweep at {self.uri} ({SPEC_FILE} not found)")
+        self._spec_stamp = (info.size, info.mtime_ns)
         self.spec: dict[str, Any] = yaml.safe_load(self.store.read_text(SPEC_FILE)) or {}
-        self.name = str(self.spec.get("name") or uri.rstrip("/").rsplit("/", 1)[-1])
+        self.name = str(self.spec.get("name") or self.uri.rstrip("/").rsplit("/", 1)[-1])
         self.metric = str(self.spec.get("metric", "loss"))
         self.mode: Mode = "max" if self.spec.get("mode") == "max" else "min"
         self.space = Space.from_dict(self.spec.get("space") or {})
         self.planned = _planned(self.spec)
-        self.lock = threading.Lock()
         self.curves: dict[str, Curve] = {}
         self.log: list[tuple[str, int, float]] = []  # point i has sequence number i + 1
         self.parts: set[str] = set()
         self.trials = pd.DataFrame({"trial_id": pd.Series(dtype=str)})
         self.rows: dict[str, dict[str, Any]] = {}
         self.row_versions: dict[str, int] = {}
-        self.trials_version = 0
         self.added = 0
         self._trials_stamp: tuple[Any, ...] | None = None
         self._refreshed = 0.0
         self._snapshot_cache: tuple[int, dict[str, list[list[Any]]]] | None = None
+        self.generation += 1
+
+    def _replaced(self) -> bool:
+        """Whether sweep.yaml changed: the directory now holds another sweep of the same name."""
+        info = self.store.filesystem.get_file_info(self.store.path(SPEC_FILE))
+        return (
+            info.type != pafs.FileType.NotFound and (info.size, info.mtime_ns) != self._spec_stamp
+        )
 
     # Reading the store
 
@@ -83,6 +98,9 @@ class SweepSource:
             if not force and now - self._refreshed < REFRESH_S:
                 return
             self._refreshed = now
+            if self._replaced():
+                self._load()
+                self._refreshed = now
             self._read_parts()
             self._read_trials()
             try:
@@ -145,19 +163,25 @@ class SweepSource:
 
     # Answering a page
 
-    def update(self, points: int, rows: int) -> dict[str, Any]:
-        """What a page that has points up to ``points`` and rows up to version ``rows`` lacks."""
+    def update(self, points: int, rows: int, generation: int = 0) -> dict[str, Any]:
+        """What a page that has points up to ``points`` and rows up to version ``rows`` lacks.
+
+        A page that has nothing, or holds another ``generation`` of the sweep (the directory was
+        replaced since), gets a snapshot: every trial row, every curve thinned.
+        """
         self.refresh()
         with self.lock:
-            if points <= 0 or points > len(self.log):
+            if points <= 0 or points > len(self.log) or generation != self.generation:
                 curves = self._snapshot()
                 kind = "snapshot"
+                changed = list(self.rows.values())
             else:
                 curves = _grouped(self.log[points:])
                 kind = "delta"
-            changed = [self.rows[t] for t, version in self.row_versions.items() if version > rows]
+                changed = [self.rows[t] for t, v in self.row_versions.items() if v > rows]
             return {
                 "sweep": self.name,
+                "generation": self.generation,
                 "kind": kind,
                 "points": len(self.log),
                 "rows": self.trials_version,

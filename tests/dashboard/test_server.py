@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,11 @@ def fetch(
     return response.status, response.read()
 
 
-def update(server: Server, points: int, rows: int, figures: int = -1) -> dict[str, Any]:
-    status, body = fetch(
-        server, f"/api/sweeps/synthetic/update?points={points}&rows={rows}&figures={figures}"
-    )
+def update(
+    server: Server, points: int, rows: int, figures: int = -1, generation: int = 1
+) -> dict[str, Any]:
+    query = f"points={points}&rows={rows}&figures={figures}&generation={generation}"
+    status, body = fetch(server, f"/api/sweeps/synthetic/update?{query}")
     assert status == 200, body
     return json.loads(body)  # type: ignore[no-any-return]
 
@@ -63,8 +66,7 @@ def test_updates_carry_only_what_is_new(sweep: str) -> None:
         assert same["kind"] == "delta" and same["curves"] == {} and same["trials"] == []
         assert "figures" not in same
         # A flushed part: exactly its rows, nothing else.
-        append_rows(sweep, "t00020", range(1, 4))
-        SweepStore.at(sweep)  # (the server re-lists the store at most every 0.4 s)
+        append_rows(sweep, "t00020", range(1, 4))  # (the store is re-listed every 0.4 s at most)
         delta = _wait_for_points(server, first["points"])
         assert delta["curves"] == {"t00020": [[1, 2, 3], [2.0, 1.5, pytest.approx(1.33333)]]}
         assert delta["points"] == first["points"] + 3
@@ -72,15 +74,25 @@ def test_updates_carry_only_what_is_new(sweep: str) -> None:
         SweepStore.at(sweep).compact()
         again = _wait_for_points(server, delta["points"], expect_new=False)
         assert again["curves"] == {} and again["points"] == delta["points"]
+        # The directory replaced by another sweep of the same name: a page gets it afresh.
+        shutil.rmtree(sweep)
+        write_sweep(Path(sweep).parent, trials=5, iterations=3, seed=7)
+        fresh = _wait_for_points(server, 0, generation=1, kind="snapshot")
+        assert fresh["generation"] == 2 and len(fresh["curves"]) == 5
+        assert len(fresh["trials"]) == 5
 
 
-def _wait_for_points(server: Server, have: int, expect_new: bool = True) -> dict[str, Any]:
-    import time
-
+def _wait_for_points(
+    server: Server, have: int, expect_new: bool = True, generation: int = 1, kind: str = ""
+) -> dict[str, Any]:
     deadline = time.monotonic() + 10
     while True:
-        got = update(server, have, 10**9, 10**9)
-        if (got["points"] > have) == expect_new or time.monotonic() > deadline:
+        got = update(server, have, 10**9, 10**9, generation)
+        if kind and got["kind"] == kind and got["generation"] != generation:
+            return got
+        if not kind and (got["points"] > have) == expect_new:
+            return got
+        if time.monotonic() > deadline:
             return got
         time.sleep(0.2)
 

@@ -77,7 +77,7 @@ function open(sweep) {
     <div class="params"></div>
     <div class="tablewrap"><table><thead></thead><tbody></tbody></table></div>`;
   document.getElementById("sweeps").append(root);
-  const state = {sweep, root, points: 0, rows: 0, figures: -1, curves: new Map(),
+  const state = {sweep, root, points: 0, rows: 0, figures: -1, generation: 0, curves: new Map(),
                  trials: new Map(), skeleton: null, figs: {}, sort: "trial_id", asc: true,
                  params: [], dirty: false, tableDirty: false};
   sweeps.set(sweep.key, state);
@@ -131,7 +131,8 @@ async function poll() {
   const started = performance.now();
   for (const state of [...sweeps.values()]) {
     try {
-      const q = `points=${state.points}&rows=${state.rows}&figures=${state.figures}`;
+      const q = `points=${state.points}&rows=${state.rows}&figures=${state.figures}` +
+        `&generation=${state.generation}`;
       const response = await api(`api/sweeps/${encodeURIComponent(state.sweep.key)}/update?${q}`);
       if (!response.ok) throw new Error(await response.text());
       apply(state, await response.json());
@@ -146,7 +147,8 @@ async function poll() {
 }
 
 function apply(state, update) {
-  if (update.kind === "snapshot") state.curves = new Map();
+  if (update.kind === "snapshot") { state.curves = new Map(); state.trials = new Map(); }
+  state.generation = update.generation;
   for (const [trial, [xs, ys]] of Object.entries(update.curves)) {
     let curve = state.curves.get(trial);
     if (!curve) { curve = {x: [], y: []}; state.curves.set(trial, curve); }
@@ -200,6 +202,8 @@ function draw(state) {
     const bar = state.root.querySelector("progress");
     bar.max = Math.max(1, p.total); bar.value = p.done;
     const eta = p.finished ? "finished" : (p.eta_s !== null ? "ETA " + duration(p.eta_s) : "");
+    // A finished sweep is not running: nothing would act on a request (see the README).
+    state.root.querySelector(".controls").hidden = readOnly || p.finished;
     state.root.querySelector(".ptext").textContent =
       `${p.done}/${p.total} trials done, ${p.running} running${p.added ? ` (${p.added} added)` : ""} · ${eta}`;
   }
