@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -80,7 +80,7 @@ def run(
     with connected(address, num_cpus) as description:
         out.print(description)
         outcome = run_sweep(spec)
-    server = beside.get("server") if isinstance(beside, dict) else None
+    server = beside.get("server")
     if server is not None:
         server.stop()
     _summarize(outcome.sweep_uri, spec.metric, spec.mode)
@@ -518,14 +518,14 @@ def dashboard(
     server.serve_forever()
 
 
-def _dashboard_beside(sweep_uri: str, host: str, port: int) -> object:
+def _dashboard_beside(sweep_uri: str, host: str, port: int) -> dict[str, Any]:
     """Serve the dashboard of ``sweep_uri`` from a thread, once the sweep has written its spec."""
     import threading
     import time
 
     from caviar.results.store import SPEC_FILE, SweepStore
 
-    holder: dict[str, object] = {}
+    holder: dict[str, Any] = {}
 
     def start() -> None:
         from caviar.dashboard.server import serve

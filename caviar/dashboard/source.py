@@ -27,7 +27,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import yaml
 
-from caviar.results.control import added_trials, read_requests
+from caviar.results.control import added_trials, applied_ids, read_requests
 from caviar.results.ranking import Mode
 from caviar.results.readers import read_trials
 from caviar.results.store import SPEC_FILE, TRIALS_FILE, SweepStore
@@ -77,6 +77,7 @@ class SweepSource:
         self.rows: dict[str, dict[str, Any]] = {}
         self.row_versions: dict[str, int] = {}
         self.added = 0
+        self.stopped = False  # a person stopped the sweep (and its driver acted on it)
         self._trials_stamp: tuple[Any, ...] | None = None
         self._refreshed = 0.0
         self._snapshot_cache: tuple[int, dict[str, list[list[Any]]]] | None = None
@@ -104,7 +105,10 @@ class SweepSource:
             self._read_parts()
             self._read_trials()
             try:
-                self.added = added_trials(read_requests(self.store))
+                requests = read_requests(self.store)
+                self.added = added_trials(requests)
+                stops = {r.id for r in requests if r.action == "stop_sweep"}
+                self.stopped = bool(stops and stops & applied_ids(self.store))
             except OSError as error:
                 logger.warning("dashboard: cannot read the requests of %s: %s", self.uri, error)
 
@@ -210,7 +214,7 @@ class SweepSource:
         statuses = trials["status"] if "status" in trials else pd.Series(dtype=str)
         done = int(statuses.isin(ENDED).sum())
         running = int((statuses == "RUNNING").sum())
-        total = max(self.planned + self.added, len(trials))
+        total = len(trials) if self.stopped else max(self.planned + self.added, len(trials))
         eta: float | None = None
         if "started_at" in trials and done and done < total:
             started = pd.to_datetime(trials["started_at"], utc=True).min()
@@ -225,6 +229,7 @@ class SweepSource:
             "added": self.added,
             "eta_s": eta,
             "finished": finished,
+            "stopped": self.stopped,
         }
 
     def arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -201,7 +201,8 @@ function draw(state) {
   if (p) {
     const bar = state.root.querySelector("progress");
     bar.max = Math.max(1, p.total); bar.value = p.done;
-    const eta = p.finished ? "finished" : (p.eta_s !== null ? "ETA " + duration(p.eta_s) : "");
+    const eta = p.finished ? (p.stopped ? "stopped" : "finished") :
+      (p.eta_s !== null ? "ETA " + duration(p.eta_s) : "");
     // A finished sweep is not running: nothing would act on a request (see the README).
     state.root.querySelector(".controls").hidden = readOnly || p.finished;
     state.root.querySelector(".ptext").textContent =
