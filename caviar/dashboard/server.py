@@ -6,7 +6,8 @@ beside a sweep (``caviar run --dashboard``) as well as in the foreground.
 
 Security: the server binds 127.0.0.1 unless told otherwise. Every start makes a random token
 that is printed in the URL; bound to any address but a loopback one, every request must carry it
-(``?token=`` or the ``X-Caviar-Token`` header), and steering (POST) always must, in the header, so
+(``?token=``, the ``X-Caviar-Token`` header, or the cookie the page gets with the token), and
+steering (POST) always must, in the header, so
 that another site cannot post to it from a browser. ``read_only`` refuses steering. Nothing is
 served from the disk but the sweeps found at start (by name) and a fixed list of the package's
 own files; any other path, ``..`` included, is answered 404.
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 TOKEN_HEADER = "X-Caviar-Token"
+TOKEN_COOKIE = "caviar_token"
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 _STATIC = {
     "dashboard.js": "application/javascript",
@@ -136,7 +138,7 @@ class Dashboard:
     def _token_ok(self, request: web.Request, header_only: bool) -> bool:
         given = request.headers.get(TOKEN_HEADER, "")
         if not given and not header_only:
-            given = request.query.get("token", "")
+            given = request.query.get("token", "") or request.cookies.get(TOKEN_COOKIE, "")
         return bool(given) and secrets.compare_digest(given, self.token)
 
     @web.middleware
@@ -151,6 +153,9 @@ class Dashboard:
         elif not self.open_reads and not self._token_ok(request, header_only=False):
             raise web.HTTPForbidden(text="this dashboard needs the token printed in its URL")
         response = await handler(request)
+        if request.path == "/" and not self.open_reads:
+            # The page's own files and requests then carry the token as a cookie (this site only).
+            response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="Strict")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -62,3 +62,18 @@ def test_page_draws_new_curves_and_writes_steering_requests(tmp_path: Path) -> N
         assert len(figures) == 4
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == []
+
+
+def test_page_bound_off_loopback_works_with_the_printed_url(tmp_path: Path) -> None:
+    """With --host 0.0.0.0 every request needs the token: the URL's, then the page's cookie."""
+    from caviar.dashboard.server import Dashboard, Server
+
+    sweep = write_sweep(tmp_path / "results", trials=12, iterations=6)
+    # The rules of a dashboard bound to every address; the socket listens on 127.0.0.1 only.
+    dashboard = Dashboard(sweep, host="0.0.0.0")
+    with Server(dashboard, 0, bind="127.0.0.1") as server, chromium(tmp_path) as driver:
+        driver.get(server.url)
+        assert wait_for(lambda: drawn_curves(driver, "synthetic") == 12, what="12 curves")
+        driver.delete_all_cookies()
+        driver.get(server.url.split("?")[0])  # no token: refused
+        assert "needs the token" in driver.page_source

@@ -111,6 +111,24 @@ def test_off_loopback_every_request_needs_the_token(sweep: str) -> None:
         status, _ = fetch(server, "/api/sweeps", token=dashboard.token)
         assert status == 200
         assert f"token={dashboard.token}" in server.url
+        # The page opened with the token gets it as a cookie, for its scripts and styles.
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("GET", f"/?token={dashboard.token}")
+        response = connection.getresponse()
+        response.read()
+        cookie = response.getheader("Set-Cookie") or ""
+        assert cookie.startswith(f"caviar_token={dashboard.token}") and "HttpOnly" in cookie
+        connection.request("GET", "/static/dashboard.js", headers={"Cookie": cookie.split(";")[0]})
+        assert connection.getresponse().status == 200
+        # A cookie is never enough for steering.
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request(
+            "POST",
+            "/api/sweeps/synthetic/stop",
+            body="{}",
+            headers={"Cookie": cookie.split(";")[0]},
+        )
+        assert connection.getresponse().status == 403
 
 
 def test_loopback_reads_are_open_but_steering_needs_the_token(sweep: str) -> None:
