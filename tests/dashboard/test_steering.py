@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import caviar
-from caviar.orchestrator.run import run_sweep
+from caviar.orchestrator.run import resume_sweep, run_sweep
 from caviar.orchestrator.spec import parse_spec
 from caviar.results.control import (
     read_requests,
@@ -76,6 +76,11 @@ def test_stop_one_trial_and_add_two_while_the_sweep_runs(tmp_path: Path, ray_loc
             assert stored == truth[str(trial_id)]
     # The added trials continue the searcher's stream: four distinct configs.
     assert trials["x"].nunique() == 4
+    # The requests stay with the sweep; a resume reads them again and adds nothing twice.
+    resumed = resume_sweep(sweep, show_progress=False)
+    again = caviar.read_trials(sweep).set_index("trial_id")
+    assert resumed.trials == 4 and not resumed.interrupted
+    assert again.loc[asked["trial"], "status"] == "STOPPED"
 
 
 def test_stop_sweep_stops_the_running_trials_and_starts_no_more(
