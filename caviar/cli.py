@@ -105,7 +105,7 @@ def resume(
     import yaml
 
     raw = yaml.safe_load(SweepStore.at(sweep_dir).read_text(SPEC_FILE))
-    _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"))
+    _summarize(sweep_dir, *_primary(raw))
     _exit_for(outcome)
 
 
@@ -125,7 +125,7 @@ def show(
     text = store.read_text(SPEC_FILE)
     out.print(text.rstrip())
     raw = yaml.safe_load(text)
-    _summarize(sweep_dir, raw["metric"], raw.get("mode", "min"), top)
+    _summarize(sweep_dir, *_primary(raw), top)
 
 
 @app.command(name="ls")
@@ -144,11 +144,12 @@ def list_sweeps(storage: Annotated[str, typer.Argument(metavar="STORAGE")] = "re
     for directory in dirs:
         raw = yaml.safe_load(SweepStore.at(directory).read_text(SPEC_FILE))
         trials = read_trials(directory)
-        best_column = f"best_{raw['metric']}"
+        metric, mode = _primary(raw)
+        best_column = f"best_{metric}"
         best = "-"
         if best_column in trials and trials[best_column].notna().any():
             values = trials[best_column].dropna()
-            best = f"{raw['metric']} {(values.min() if raw.get('mode', 'min') == 'min' else values.max()):.4g}"
+            best = f"{metric} {(values.min() if mode == 'min' else values.max()):.4g}"
         counts = trials["status"].value_counts().to_dict() if len(trials) else {}
         started = (
             str(trials["started_at"].min())[:19] if "started_at" in trials and len(trials) else "-"
@@ -217,6 +218,56 @@ def report(
         f"caviar: report of {info.trials} trials -> {info.path} "
         f"({info.size_bytes / 1e6:.1f} MB, {info.seconds:.1f} s)",
         soft_wrap=True,
+    )
+
+
+@app.command()
+def export(
+    tracker: Annotated[str, typer.Argument(metavar="TRACKER", help="mlflow | tensorboard")],
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", help="MLflow store, e.g. sqlite:///mlflow.db."),
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option(help="MLflow experiment (default: the sweep's name).")
+    ] = None,
+    logdir: Annotated[
+        str | None, typer.Option(help="TensorBoard logdir (default: SWEEP_DIR/tensorboard).")
+    ] = None,
+) -> None:
+    """Replay a sweep's results into MLflow (a parent run, a child per trial) or TensorBoard."""
+    import importlib.util
+
+    import yaml
+
+    from caviar.orchestrator.spec import LOGGER_INSTALL, LOGGERS
+    from caviar.results.store import SPEC_FILE, SweepStore
+    from caviar.results.trackers import TRACKERS, export_sweep
+
+    if tracker not in TRACKERS:
+        raise SpecError("TRACKER", f"must be one of {', '.join(TRACKERS)}, got {tracker!r}")
+    if importlib.util.find_spec(LOGGERS[tracker]) is None:
+        raise SpecError(
+            "TRACKER",
+            f"{tracker} needs the {LOGGERS[tracker]!r} package, which is not installed: "
+            f"{LOGGER_INSTALL[tracker]}",
+        )
+    store = SweepStore.at(sweep_dir)
+    if not store.exists(SPEC_FILE):
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
+    stored = (yaml.safe_load(store.read_text(SPEC_FILE)) or {}).get(tracker) or {}
+    given = {"tracking_uri": tracking_uri, "experiment": experiment, "logdir": logdir}
+    options = {**stored, **{k: v for k, v in given.items() if v is not None}}
+    trials, rows = export_sweep(sweep_dir, tracker, options)
+    from caviar.results.trackers import default_logdir
+
+    if tracker == "tensorboard":
+        where = str(options.get("logdir") or default_logdir(sweep_dir))
+    else:
+        where = str(options.get("tracking_uri") or "MLflow's default tracking URI")
+    out.print(
+        f"caviar: exported {trials} trials ({rows} results) of {sweep_dir} to {tracker} at {where}"
     )
 
 
@@ -323,6 +374,13 @@ def stop(
     print(f"caviar: {'stopping' if stopped else 'already ended:'} {target}")
 
 
+def _primary(raw: dict[str, Any]) -> tuple[str, str]:
+    """A stored spec's first objective: its metric, or the first of a list (multi-objective)."""
+    from caviar.results.pareto import spec_objectives
+
+    return spec_objectives(raw)[0]
+
+
 def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
     from caviar.results.readers import read_trials
 
@@ -342,6 +400,9 @@ def _summarize(sweep_uri: str, metric: str, mode: str, top: int = 5) -> None:
     for _, row in ranked.head(top).iterrows():
         table.add_row(*(_cell(row[c]) for c in ["trial_id", best_column, *params]))
     out.print(table)
+    if "pareto" in trials:  # a multi-objective sweep
+        front = trials[trials["pareto"].fillna(False).astype(bool)]
+        out.print(f"{len(front)} trials on the Pareto front: {', '.join(front['trial_id'])}")
     _print_confirmations(trials, metric, mode)
     stopped = int(trials["stopped_early"].fillna(False).sum()) if "stopped_early" in trials else 0
     out.print(

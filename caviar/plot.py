@@ -41,6 +41,7 @@ __all__ = [
     "milestones",
     "parallel",
     "param",
+    "pareto",
     "ranked",
     "rounds",
     "rungs",
@@ -80,8 +81,10 @@ def load_sweep(path: str) -> SweepData:
     store = SweepStore.at(path)
     if not store.exists(SPEC_FILE):
         raise FileNotFoundError(f"no caviar sweep at {path} ({SPEC_FILE} not found)")
+    from caviar.results.pareto import spec_objectives
+
     spec = yaml.safe_load(store.read_text(SPEC_FILE)) or {}
-    mode = spec.get("mode", "min")
+    metric, mode = spec_objectives(spec)[0]  # a multi-objective sweep: the first objective
     if mode not in ("min", "max"):
         raise ValueError(f"mode: must be 'min' or 'max', got {mode!r}")
     return SweepData(
@@ -89,8 +92,8 @@ def load_sweep(path: str) -> SweepData:
         trials=read_trials(path),
         curves=read_curves(path),
         space=Space.from_dict(spec.get("space") or {}),
-        metric=str(spec["metric"]),
-        mode=mode,
+        metric=metric,
+        mode="max" if mode == "max" else "min",
         spec=spec,
     )
 
@@ -735,3 +738,54 @@ def _round_labels(values: pd.Series) -> list[str]:
             str(int(number)) if pd.notna(number) and float(number).is_integer() else str(value)
         )
     return labels
+
+
+# Multi-objective
+
+
+def pareto(trials_df: pd.DataFrame, objectives: Sequence[tuple[str, str]]) -> go.Figure:
+    """The first two objectives of every trial, the Pareto front (the ``pareto`` column) joined.
+
+    Each axis is an objective's last value, as trials.parquet holds it; the front's trials are
+    named in their hover text. With more than two objectives the front is over all of them, and
+    some of its points may look dominated in this projection.
+    """
+    (x_name, x_mode), (y_name, y_mode) = objectives[0], objectives[1]
+    frame = trials_df.copy()
+    frame[x_name] = pd.to_numeric(frame[x_name], errors="coerce")
+    frame[y_name] = pd.to_numeric(frame[y_name], errors="coerce")
+    on_front = (
+        frame["pareto"].fillna(False).astype(bool)
+        if "pareto" in frame
+        else pd.Series(False, index=frame.index)
+    )
+    front = frame[on_front].sort_values(x_name)
+    rest = frame[~on_front]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=rest[x_name],
+            y=rest[y_name],
+            mode="markers",
+            marker={"color": "#bbbbbb", "size": 7},
+            name="dominated",
+            text=rest["trial_id"],
+            hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=front[x_name],
+            y=front[y_name],
+            mode="lines+markers",
+            line={"shape": "hv", "color": BEST_COLORS[0]},
+            marker={"color": BEST_COLORS[0], "size": 9},
+            name=f"Pareto front ({len(front)} trials)",
+            text=front["trial_id"],
+            hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
+        )
+    )
+    fig = _layout(fig, f"Pareto front: {x_name} ({x_mode}) vs {y_name} ({y_mode})")
+    fig.update_xaxes(title_text=f"{x_name} ({x_mode})")
+    fig.update_yaxes(title_text=f"{y_name} ({y_mode})")
+    return fig

@@ -25,6 +25,7 @@ from caviar.orchestrator.spec import SweepSpec
 from caviar.trainables.adapter import BUILTIN, as_tune_trainable
 from caviar.trainables.bundle import MEMBERS_KEY, STOP_KEY
 from caviar.trainables.data import Dataset, load_dataset
+from caviar.trainables.estimator import estimator_tune_trainable, is_estimator_path
 from caviar.trainables.fused import bundle_key, param_count, unfusable_reason
 
 AUTO = "auto"
@@ -164,6 +165,8 @@ def fusing(spec: SweepSpec) -> bool:
 
 def tune_function(spec: SweepSpec) -> Callable[[dict[str, Any]], None]:
     """The Tune function trainable: bundles train fused, anything else as the adapter runs it."""
+    if is_estimator_path(spec.trainable):  # scikit-learn: scored with the spec's `scoring:`
+        return estimator_tune_trainable(spec.trainable, spec.data, spec.scoring, spec.resources.cpu)
     single = as_tune_trainable(spec.trainable, spec.data, spec.resources.cpu)
     if spec.fuse is None or spec.trainable != BUILTIN:
         return single

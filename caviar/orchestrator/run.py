@@ -24,9 +24,9 @@ from caviar.orchestrator.searchers import (
     CoarseToFineSearcher,
     ConfirmingSearcher,
     SpaceSearcher,
+    optuna_searcher,
     search_algorithm,
     total_trials,
-    tpe_searcher,
 )
 from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
 from caviar.orchestrator.steering import sweep_stopped, with_steering
@@ -241,6 +241,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool):  # ty
             spec.to_yaml(),
             __version__,
             max_t=spec.scheduler.options.get("max_t"),
+            objectives=spec.objectives,
             flush_seconds=LIVE_FLUSH_S,
         )
     ]
@@ -311,9 +312,14 @@ def build_search(spec: SweepSpec) -> tuple[Any, dict[str, Any], int, int]:
         return generator, param_space, _pbt_samples(spec), planned_trials(spec)
     total = total_trials(spec.space, search.algorithm, search.num_samples)
     searcher: Any
-    if search.algorithm == "tpe":
-        searcher = tpe_searcher(
-            spec.space, spec.seed, spec.metric, spec.mode, search.n_startup_trials
+    if search.algorithm in ("tpe", "nsga2"):
+        searcher = optuna_searcher(
+            spec.space,
+            spec.seed,
+            spec.objectives,
+            search.algorithm,
+            search.n_startup_trials,
+            search.population_size,
         )
     elif search.algorithm == "coarse_to_fine":
         searcher = CoarseToFineSearcher(
@@ -362,21 +368,23 @@ def planned_trials(spec: SweepSpec) -> int:
 
 
 def logger_callbacks(spec: SweepSpec) -> list[Any]:
-    """Ray Tune's own logger callbacks that ``loggers:`` switches on; imported only when asked."""
+    """The trackers that ``loggers:`` switches on; their packages are imported only when asked.
+
+    MLflow and TensorBoard are caviar's own callback (results/trackers: a parent run per sweep,
+    a child run per trial, from the rows the Parquet store gets); W&B is Ray Tune's callback.
+    """
+    from caviar.results.trackers import sink_factories
+
     found: list[Any] = []
-    for name in spec.loggers:
-        if name == "tensorboard":
-            from ray.tune.logger import TBXLoggerCallback
+    factories = sink_factories(spec.loggers, spec.tracker_options, spec.name, spec.sweep_uri)
+    if factories:
+        from caviar.results.trackers.callback import TrackerCallback
 
-            found.append(TBXLoggerCallback())  # type: ignore[no-untyped-call]
-        elif name == "mlflow":
-            from ray.air.integrations.mlflow import MLflowLoggerCallback
+        found.append(TrackerCallback(factories))
+    if "wandb" in spec.loggers:
+        from ray.air.integrations.wandb import WandbLoggerCallback
 
-            found.append(MLflowLoggerCallback(experiment_name=spec.name))
-        elif name == "wandb":
-            from ray.air.integrations.wandb import WandbLoggerCallback
-
-            found.append(WandbLoggerCallback(project=spec.name))
+        found.append(WandbLoggerCallback(project=spec.name))
     return found
 
 

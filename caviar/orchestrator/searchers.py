@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -266,6 +267,49 @@ def tpe_searcher(
     sampler = optuna.samplers.TPESampler(**options)
     # Metric and mode are given here: Tune hands them to a searcher only with a param_space.
     return OptunaSearch(space=TpeSpace(space, seed), metric=metric, mode=mode, sampler=sampler)
+
+
+def optuna_searcher(
+    space: Space,
+    seed: int,
+    objectives: Sequence[tuple[str, str]],
+    algorithm: str,
+    n_startup_trials: int | None = None,
+    population_size: int | None = None,
+) -> Searcher:
+    """TPE or NSGA-II through OptunaSearch, for one objective or several (metric/mode lists).
+
+    With several objectives Optuna learns from each finished trial's last values of all of them
+    (Ray hands it no intermediate results then); TPE models them jointly, NSGA-II evolves a
+    population toward the front.
+    """
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    if algorithm == "tpe" and len(objectives) == 1:
+        metric, mode = objectives[0]
+        return tpe_searcher(space, seed, metric, mode, n_startup_trials)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler: optuna.samplers.BaseSampler
+    if algorithm == "nsga2":
+        options: dict[str, Any] = {"seed": seed}
+        if population_size is not None:
+            options["population_size"] = population_size
+        sampler = optuna.samplers.NSGAIISampler(**options)
+    else:
+        tpe: dict[str, Any] = {"seed": seed}
+        if n_startup_trials is not None:
+            tpe["n_startup_trials"] = n_startup_trials
+        sampler = optuna.samplers.TPESampler(**tpe)
+    metrics = [m for m, _ in objectives]
+    modes = [m for _, m in objectives]
+    single = len(objectives) == 1
+    return OptunaSearch(
+        space=TpeSpace(space, seed),
+        metric=metrics[0] if single else metrics,
+        mode=modes[0] if single else modes,
+        sampler=sampler,
+    )
 
 
 class ConfirmingSearcher(Searcher):  # type: ignore[misc]

@@ -16,17 +16,26 @@ from typing import Any
 import yaml
 
 from caviar.errors import SpecError
+from caviar.orchestrator.spec_extras import (
+    check_estimator,
+    check_trackers,
+    parse_objectives,
+    parse_scoring,
+    parse_tracker_options,
+)
 from caviar.search_spaces import Choice, Constant, Float, Integer, Space
 from caviar.trainables.adapter import BUILTIN, resolve
 from caviar.trainables.data import DataSpec
+from caviar.trainables.estimator import is_estimator_path
 
-ALGORITHMS = ("random", "grid", "coarse_to_fine", "tpe")
+ALGORITHMS = ("random", "grid", "coarse_to_fine", "tpe", "nsga2")
 # Options of each search algorithm besides ``algorithm`` and ``num_samples``.
 SEARCH_OPTIONS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "random": {},
     "grid": {},
     "coarse_to_fine": {"rounds": int, "top_k": int, "margin": (int, float)},
     "tpe": {"n_startup_trials": int},
+    "nsga2": {"population_size": int},
 }
 _NUMBER = (int, float)
 _FACTORS = list
@@ -62,7 +71,7 @@ SCHEDULER_DEFAULTS: dict[str, dict[str, Any]] = {
     "median": {"grace_period": 1, "min_samples_required": 3},
     "pbt": {"perturbation_interval": 2},
 }
-MLP_METRICS = {"train_loss", "val_loss", "val_accuracy", "lr", "epoch_time_s"}
+MLP_METRICS = {"train_loss", "val_loss", "val_accuracy", "lr", "epoch_time_s", "n_params"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TOP_KEYS = {
     "name",
@@ -84,10 +93,20 @@ TOP_KEYS = {
     "storage",
     "loggers",
     "fuse",
+    # trackers' options, scikit-learn scorers (see spec_extras.py)
+    "mlflow",
+    "tensorboard",
+    "scoring",
 }
-# Ray Tune's own logger callbacks a spec may switch on (Parquet is always on), with the package each
-# needs installed.
-LOGGERS = {"tensorboard": "tensorboardX", "mlflow": "mlflow", "wandb": "wandb"}
+# Trackers a spec may switch on (Parquet is always on), with the package each needs installed:
+# caviar's own MLflow and TensorBoard writers (caviar/results/trackers), Ray's W&B callback.
+LOGGERS = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
+# How to install each: caviar's extras where it has one.
+LOGGER_INSTALL = {
+    "tensorboard": "pip install 'caviar-sweep[tensorboard]'",
+    "mlflow": "pip install 'caviar-sweep[mlflow]'",
+    "wandb": "pip install wandb",
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,7 @@ class SearchSpec:
     ``coarse_to_fine``: ``rounds`` rounds of ``num_samples // rounds`` trials (the remainder goes to
     the first rounds), each zoomed around the ``top_k`` best so far (``margin``: see ``zoom``).
     ``tpe``: ``n_startup_trials`` random trials before TPE models the results (Optuna's default 10).
+    ``nsga2``: Optuna's NSGA-II, ``population_size`` per generation (Optuna's default 50).
     """
 
     algorithm: str = "random"
@@ -105,6 +125,7 @@ class SearchSpec:
     top_k: int = 5
     margin: float = 0.1
     n_startup_trials: int | None = None
+    population_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,16 @@ class SweepSpec:
     max_trials: int | None = None  # budget.trials: the most trials the whole sweep starts
     fuse: int | str | None = None  # bundle size K, "auto", or None (see orchestrator/fusion.py)
     trial_time_limit_s: float | None = None  # wall-clock limit of one trial (see limits.py)
+    # Every objective: (metric,) and (mode,) unless `metric:` is a list; metric/mode are the first.
+    metrics: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    scoring: tuple[str, ...] = ()  # scikit-learn scorers of a sklearn: trainable
+    tracker_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def objectives(self) -> tuple[tuple[str, str], ...]:
+        """Each objective as (metric, mode); more than one: a multi-objective sweep."""
+        return tuple(zip(self.metrics or (self.metric,), self.modes or (self.mode,), strict=True))
 
     @property
     def sweep_uri(self) -> str:
@@ -230,13 +261,16 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     except ValueError as error:
         raise SpecError("trainable", str(error)) from None
     data = _parse_data(raw.get("data"), trainable)
-    metric = _get(raw, "metric", str, required=True)
-    mode = _get(raw, "mode", str, default="min")
-    if mode not in ("min", "max"):
-        raise SpecError("mode", f"must be 'min' or 'max', got {mode!r}")
+    metrics, modes = parse_objectives(raw)
+    metric, mode = metrics[0], modes[0]
     space = _parse_space(raw.get("space"))
     if trainable == BUILTIN:
-        _check_mlp(space, metric, data)
+        for index, objective in enumerate(metrics):
+            path = "metric" if len(metrics) == 1 else f"metric[{index}]"
+            _check_mlp(space, objective, data, path)
+    scoring = parse_scoring(raw.get("scoring"), trainable)
+    if is_estimator_path(trainable):
+        check_estimator(trainable, space, metrics, scoring)
     search = _parse_search(raw.get("search", {}), space)
     resources = _parse_resources(raw.get("resources", {}))
     max_concurrent = _get(raw, "max_concurrent", int, default=None)
@@ -264,7 +298,9 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         raise SpecError("seed", f"must be >= 0, got {seed}")
     storage = str(_get(raw, "storage", str, default="results"))
     loggers = _parse_loggers(raw.get("loggers"))
+    tracker_options = parse_tracker_options(raw, loggers)
     fuse = _parse_fuse(raw.get("fuse"))
+    check_trackers(loggers, storage, fuse, tracker_options)
     spec = SweepSpec(
         name=name,
         trainable=trainable,
@@ -286,6 +322,10 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         max_trials=max_trials,
         fuse=fuse,
         trial_time_limit_s=None if trial_time_limit_s is None else float(trial_time_limit_s),
+        metrics=metrics,
+        modes=modes,
+        scoring=scoring,
+        tracker_options=tracker_options,
     )
     scheduler = _parse_scheduler(raw.get("scheduler", {"name": "fifo"}), spec.max_iterations, space)
     _check_combination(search, scheduler, confirm, max_trials)
@@ -384,7 +424,7 @@ def _parse_space(value: Any) -> Space:
 
 def _parse_data(value: Any, trainable: str) -> DataSpec | None:
     if value is None:
-        return DataSpec() if trainable == BUILTIN else None
+        return DataSpec() if trainable == BUILTIN or is_estimator_path(trainable) else None
     mapping = _mapping("data", value)
     try:
         return DataSpec.from_dict(dict(mapping))
@@ -403,7 +443,7 @@ def _extremes(dist: Any) -> list[Any]:
     return []
 
 
-def _check_mlp(space: Space, metric: str, data: DataSpec | None) -> None:
+def _check_mlp(space: Space, metric: str, data: DataSpec | None, path: str = "metric") -> None:
     from caviar.trainables.mlp import ACTIVATIONS, DEFAULTS, LR_SCHEDULES
 
     for name in space:
@@ -441,7 +481,7 @@ def _check_mlp(space: Space, metric: str, data: DataSpec | None) -> None:
         metrics.discard("val_accuracy")
     if metric not in metrics:
         raise SpecError(
-            "metric",
+            path,
             f"the mlp trainable does not report {metric!r} (it reports: {', '.join(sorted(metrics))})",
         )
 
@@ -484,6 +524,8 @@ def _parse_search(value: Any, space: Space) -> SearchSpec:
             raise SpecError("search.margin", f"must be in [0, 1], got {search.margin}")
         if not space.searched:
             raise SpecError("space", "coarse_to_fine needs at least one searched parameter")
+    if search.population_size is not None and search.population_size < 2:
+        raise SpecError("search.population_size", f"must be >= 2, got {search.population_size}")
     if search.n_startup_trials is not None and search.n_startup_trials < 1:
         raise SpecError("search.n_startup_trials", f"must be >= 1, got {search.n_startup_trials}")
     return search
@@ -668,7 +710,7 @@ def _parse_loggers(value: Any) -> tuple[str, ...]:
             raise SpecError(
                 f"loggers[{index}]",
                 f"{name} needs the {package!r} package, which is not installed: "
-                f"pip install {package}",
+                f"{LOGGER_INSTALL[name]}",
             )
     return tuple(value)
 

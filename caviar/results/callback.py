@@ -19,7 +19,7 @@ import contextlib
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from caviar.errors import SweepFailed
+from caviar.results.pareto import PARETO, pareto_flags
 from caviar.results.store import SweepStore, spec_metadata
 from caviar.results.tables import TIMESTAMP, build_table, param_types
 from caviar.search_spaces import Space
@@ -131,8 +132,11 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         flush_rows: int = 20_000,
         flush_seconds: float = 10.0,
         compact_parts: int = 32,
+        objectives: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.store = store
+        # Several (metric, mode): trials.parquet gets a `pareto` column (results/pareto.py).
+        self.objectives = tuple(objectives) if len(objectives) > 1 else ()
         self.max_t = max_t
         self.metric = metric
         self.sign = 1.0 if mode == "min" else -1.0
@@ -341,6 +345,9 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
 
     def _trials_table(self) -> pa.Table:
         rows = [record.row(self.metric) for record in self._records.values()]
+        if self.objectives:
+            for row, flag in zip(rows, pareto_flags(rows, self.objectives), strict=True):
+                row[PARETO] = flag
         fixed: dict[str, pa.DataType] = {"trial_id": pa.string(), "status": pa.string()}
         fixed.update(self._param_types)
         fixed.setdefault("seed", pa.int64())
@@ -359,6 +366,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
                 "ended_at": TIMESTAMP,
             }
         )
+        if self.objectives:
+            fixed[PARETO] = pa.bool_()
         return build_table(rows, fixed, self._trial_types, self._metadata)
 
     def _record(self, trial: Trial) -> TrialRecord:
@@ -385,7 +394,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         fixed_types = {"trial_id", "status", *self._param_types}
         self._trial_types = {f.name: f.type for f in table.schema if f.name not in fixed_types}
         fixed = {"trial_id", "status", "iterations", "stopped_early", "error", "node_ip", "node_id"}
-        fixed |= {"started_at", "ended_at", f"best_{self.metric}"}
+        fixed |= {"started_at", "ended_at", f"best_{self.metric}", PARETO}
         for row in table.to_pylist():
             record = TrialRecord(
                 row["trial_id"], {k: row[k] for k in self._param_types if row.get(k) is not None}

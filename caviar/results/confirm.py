@@ -47,4 +47,7 @@ def read_confirmations(path: str) -> pd.DataFrame:
     from caviar.results.store import SPEC_FILE, SweepStore
 
     raw = yaml.safe_load(SweepStore.at(path).read_text(SPEC_FILE))
-    return summarize_confirmations(read_trials(path), raw["metric"], raw.get("mode", "min"))
+    from caviar.results.pareto import spec_objectives
+
+    metric, mode = spec_objectives(raw)[0]
+    return summarize_confirmations(read_trials(path), metric, mode)

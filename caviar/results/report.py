@@ -22,6 +22,7 @@ from plotly.offline import get_plotlyjs
 
 from caviar import plot
 from caviar.plot import SweepData
+from caviar.results.pareto import spec_objectives
 
 TOP_TABLE = 20
 TOP_PARALLEL = 50
@@ -99,6 +100,9 @@ def figures(sweep: SweepData) -> dict[str, go.Figure]:
             found["importance"] = plot.importance(plot.importances(trials, space, metric, mode))
         if "round" in trials and trials["round"].notna().any():
             found["rounds"] = plot.rounds(trials, space, metric, mode)
+    objectives = spec_objectives(sweep.spec)
+    if len(objectives) > 1 and all(name in trials for name, _ in objectives[:2]):
+        found["pareto"] = plot.pareto(trials, objectives)
     return found
 
 
@@ -135,6 +139,7 @@ def render(sweep: SweepData) -> tuple[str, list[str]]:
         ("Best trials", ["parallel"], ""),
         ("Importance", ["importance"], _IMPORTANCE_HELP),
         ("Coarse-to-fine rounds", ["rounds"], ""),
+        ("Pareto front", ["pareto"], _PARETO_HELP),
     ]
     for title, ids, help_text in sections:
         present = [i for i in ids if i in figs]
@@ -161,6 +166,10 @@ def render(sweep: SweepData) -> tuple[str, list[str]]:
 _CURVES_HELP = (
     "Every trial's curve, colored by its best value; the best are named in the legend, "
     "a gray × marks where the scheduler stopped a trial early."
+)
+_PARETO_HELP = (
+    "A multi-objective sweep: each trial's last value of the first two objectives; the trials no "
+    "other trial beats on every objective (the pareto column of trials.parquet) are joined."
 )
 _IMPORTANCE_HELP = (
     "Share of the metric's variance explained by each hyperparameter (fANOVA on a random forest, "
@@ -232,7 +241,7 @@ def _top_table(sweep: SweepData) -> str:
     column = plot.metric_column(trials, sweep.metric)
     best = plot.ranked(trials, sweep.metric, sweep.mode).head(TOP_TABLE)
     params = [n for n in sweep.space if n in trials]
-    extra = [c for c in ("iterations", "stopped_early", "status") if c in trials]
+    extra = [c for c in ("iterations", "stopped_early", "status", "pareto") if c in trials]
     columns = ["trial_id", column, *params, *extra]
     head = "".join(
         f'<th class="{"id" if c == "trial_id" else ""}">{html.escape(c)}</th>'

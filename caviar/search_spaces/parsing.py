@@ -43,7 +43,7 @@ def parse(text: str) -> Distribution:
     if factory is None:
         known = ", ".join(sorted(FACTORIES))
         raise ValueError(f"unknown distribution {name!r} (known: {known})")
-    args = [_literal(arg, name) for arg in node.args]
+    args = [value for arg in node.args for value in _arguments(arg, name)]
     kwargs = {}
     for keyword in node.keywords:
         if keyword.arg is None:
@@ -64,6 +64,38 @@ def _literal(node: ast.expr, name: str) -> Any:
         raise ValueError(
             f"{name}: arguments must be literal numbers or strings, got {ast.unparse(node)!r}"
         ) from None
+
+
+# Value generators a call may take as an argument, spliced in as its values:
+# ``grid(logspace(-4, 4, 100))`` is ``grid`` of 100 values, as numpy.logspace makes them.
+SEQUENCES = {"logspace", "linspace"}
+MAX_SEQUENCE = 10_000
+
+
+def _arguments(node: ast.expr, name: str) -> list[Any]:
+    """One argument of a call: a literal, or ``logspace(a, b, n)`` / ``linspace(a, b, n)`` as n values."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in SEQUENCES
+        and not node.keywords
+    ):
+        return [_literal(node, name)]
+    sequence = node.func.id
+    bounds = [_literal(arg, name) for arg in node.args]
+    if len(bounds) != 3 or not all(
+        isinstance(b, int | float) and not isinstance(b, bool) for b in bounds
+    ):
+        raise ValueError(f"{name}: {sequence} takes (start, stop, num), got {ast.unparse(node)!r}")
+    start, stop, num = bounds
+    if not isinstance(num, int) or not 1 <= num <= MAX_SEQUENCE:
+        raise ValueError(
+            f"{name}: {sequence} num must be an integer in [1, {MAX_SEQUENCE}], got {num!r}"
+        )
+    import numpy as np
+
+    make = np.logspace if sequence == "logspace" else np.linspace
+    return [float(v) for v in make(float(start), float(stop), num)]
 
 
 def parse_value(value: Any) -> Distribution:

@@ -36,6 +36,10 @@ def resolve(name: str) -> TrainFunction:
         from caviar.trainables.mlp import train_mlp
 
         return train_mlp
+    if name.startswith("sklearn:"):  # a scikit-learn estimator class (trainables/estimator.py)
+        from caviar.trainables.estimator import EstimatorTrainable
+
+        return EstimatorTrainable(name)
     module_name, sep, attribute = name.partition(":")
     if not sep or not module_name or not attribute:
         raise ValueError(f"expected 'mlp' or 'package.module:function', got {name!r}")

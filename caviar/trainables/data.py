@@ -206,6 +206,23 @@ def _kfold(
     x: np.ndarray, y: np.ndarray, task: Task, n_classes: int, folds: int, seed: int
 ) -> Dataset:
     """K folds (stratified for classification), each standardized on its own training part."""
+    parts = tuple(
+        _standardize(x, y, task, n_classes, train, val)
+        for train, val in fold_indices(x, y, task, folds, seed)
+    )
+    first = parts[0]
+    return Dataset(
+        first.x_train, first.y_train, first.x_val, first.y_val, task, n_classes, folds=parts
+    )
+
+
+def fold_indices(
+    x: np.ndarray, y: np.ndarray, task: Task, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The K (train, validation) index pairs: stratified for classification where every class
+    has K members, else plain K-fold; shuffled with ``seed``. The mlp and scikit-learn
+    trainables use the same folds, and so can a GridSearchCV (``KFold(K, shuffle=True,
+    random_state=seed)``)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     splitter = (
@@ -213,13 +230,27 @@ def _kfold(
         if task == "classification" and np.bincount(y.astype(np.int64)).min() >= folds
         else KFold(folds, shuffle=True, random_state=seed)
     )
-    parts = tuple(
-        _standardize(x, y, task, n_classes, train, val) for train, val in splitter.split(x, y)
-    )
-    first = parts[0]
-    return Dataset(
-        first.x_train, first.y_train, first.x_val, first.y_val, task, n_classes, folds=parts
-    )
+    return [(train, val) for train, val in splitter.split(x, y)]
+
+
+@functools.lru_cache(maxsize=4)
+def load_arrays(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
+    """The dataset of ``spec`` as it is, unscaled (x float64, y labels or targets), for
+    estimators that bring their own preprocessing (scikit-learn), with its task and classes."""
+    if spec.path is not None:
+        return _read_table(spec)
+    return _synthetic(spec)
+
+
+def split_indices(spec: DataSpec) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, validation) index pairs of ``spec``'s arrays: its K folds, or the one
+    ``val_fraction`` split that ``load_dataset`` makes."""
+    x, y, task, _ = load_arrays(spec)
+    if spec.folds >= 2:
+        return fold_indices(x, y, task, spec.folds, spec.seed)
+    order = np.random.default_rng(spec.seed).permutation(len(x))
+    n_val = max(1, round(len(x) * spec.val_fraction))
+    return [(order[n_val:], order[:n_val])]
 
 
 def _split(

@@ -126,6 +126,7 @@ class FusedMLP:
         # Parameters in build_model's order (weight, bias of each Linear), stacked over members and
         # stored as views into one [K, P] buffer, so the optimizer step is a few ops over all of them.
         self.shapes = [tuple(w.shape) for w in weights[0]]
+        self.n_params = sum(w.numel() for w in weights[0])  # reported as n_params, as train_mlp
         self._store(torch.stack([torch.cat([w.flatten() for w in ws]) for ws in weights]))
         self.moments: list[torch.Tensor] = []  # [K, P] each: SGD's momentum, or Adam's two
         self.steps = 0
@@ -253,7 +254,7 @@ class FusedMLP:
         train_losses = totals.tolist()
         for k, member in enumerate(self.members):
             metrics = {"train_loss": train_losses[k] / n, **val[k], "lr": lrs[k]}
-            results[member] = {**metrics, "epoch_time_s": elapsed}
+            results[member] = {**metrics, "epoch_time_s": elapsed, "n_params": self.n_params}
         return results
 
     def _hyperparameters(self, lrs: list[float]) -> dict[str, torch.Tensor]:

@@ -208,6 +208,7 @@ def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
         _make_fold(cfg, split, n_outputs, seed + 1000 * i, device) for i, split in enumerate(splits)
     ]
     best, since_best = math.inf, 0
+    n_params = sum(p.numel() for p in folds[0].model.parameters())  # size, as an objective
 
     state = ctx.restore()
     if state is not None:
@@ -229,7 +230,7 @@ def train_mlp(config: Mapping[str, Any], ctx: TrialContext) -> None:
             metrics = _evaluate(fold.model, loss_fn, fold.x_val, fold.y_val, data)
             results.append({"train_loss": train_loss, **metrics})
         metrics = {key: sum(r[key] for r in results) / len(results) for key in results[0]}
-        metrics.update(lr=lr, epoch_time_s=time.perf_counter() - started)
+        metrics.update(lr=lr, epoch_time_s=time.perf_counter() - started, n_params=n_params)
         if not (math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])):
             ctx.report(**metrics, diverged=True)
             return

@@ -11,6 +11,7 @@ on the shared Ray and stops the sweep with one line naming ``metric`` and exit 1
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,15 @@ pytestmark = pytest.mark.faults
 
 SPACE = small_spec(Path("."))["space"]
 MOMENTUM = {"sample": "reverse_loguniform(0.9, 0.999)", "when": {"optimizer": "sgd"}}
+
+
+RIDGE: dict[str, Any] = {
+    "trainable": "sklearn:sklearn.linear_model.Ridge",
+    "data": {"synthetic": "regression", "n_samples": 100, "n_features": 1, "folds": 5},
+    "metric": "val_r2",
+    "mode": "max",
+    "space": {"alpha": "grid(logspace(-4, 4, 100))"},
+}
 
 
 def space(**params: Any) -> dict[str, Any]:
@@ -113,7 +123,10 @@ CASES: dict[str, Case] = {
     ),
     # wrong types
     "name a number": Case("name", "must be a string, got 123", {"name": 123}),
-    "metric a list": Case("metric", "must be a string", {"metric": ["val_loss"]}),
+    "metric a list, mode not": Case(
+        "mode", "give a list of 1 modes", {"metric": ["val_loss"], "mode": "min"}
+    ),
+    "metric a number": Case("metric", "must be a string or a list", {"metric": 3}),
     "mode a number": Case("mode", "must be a string, got 1", {"mode": 1}),
     "seed a bool": Case("seed", "must be an integer, got True", {"seed": True}),
     "seed text": Case("seed", "must be an integer, got 'x'", {"seed": "x"}),
@@ -248,6 +261,76 @@ CASES: dict[str, Case] = {
     # loggers
     "unknown logger": Case("loggers[0]", "must be one of", {"loggers": ["neptune"]}),
     "logger twice": Case("loggers[1]", "listed twice", {"loggers": ["tensorboard", "tensorboard"]}),
+    # multi-objective, trackers and scikit-learn trainables (issue 21)
+    "metric and mode lists of different lengths": Case(
+        "mode", "1 modes for 2 metrics", {"metric": ["val_loss", "n_params"], "mode": ["min"]}
+    ),
+    "mode list with one metric": Case(
+        "mode", "a list of modes needs a list of metrics", {"mode": ["min", "min"]}
+    ),
+    "a mode of a list unknown": Case(
+        "mode[1]",
+        "must be 'min' or 'max'",
+        {"metric": ["val_loss", "n_params"], "mode": ["min", "low"]},
+    ),
+    "an objective the mlp does not report": Case(
+        "metric[1]",
+        "does not report 'latency'",
+        {"metric": ["val_loss", "latency"], "mode": ["min", "min"]},
+    ),
+    "nsga2 population of 1": Case(
+        "search.population_size",
+        "must be >= 2",
+        {"search": {"algorithm": "nsga2", "population_size": 1}},
+    ),
+    "tracker options without the tracker": Case(
+        "mlflow", "add mlflow to loggers", {"mlflow": {"tracking_uri": "sqlite:///x.db"}}
+    ),
+    "unknown mlflow option": Case(
+        "mlflow.uri", "unknown key", {"loggers": ["mlflow"], "mlflow": {"uri": "sqlite:///x.db"}}
+    ),
+    "trackers with fused bundles": Case(
+        "loggers", "bundles of configs under fuse", {"loggers": ["tensorboard"], "fuse": 4}
+    ),
+    "class path that is not an estimator": Case(
+        "trainable",
+        "is not a scikit-learn estimator",
+        {**RIDGE, "trainable": "sklearn:sklearn.metrics.r2_score"},
+    ),
+    "estimator class missing": Case(
+        "trainable",
+        "has no attribute 'Rigde'",
+        {**RIDGE, "trainable": "sklearn:sklearn.linear_model.Rigde"},
+    ),
+    "space key the estimator does not take": Case(
+        "space.alpah",
+        "not a parameter of Ridge (did you mean 'alpha'?)",
+        {**RIDGE, "space": {"alpah": "grid(logspace(-4, 4, 100))"}},
+    ),
+    "epochs for an estimator that fits in one step": Case(
+        "space.epochs",
+        "Ridge has neither partial_fit nor warm_start",
+        {**RIDGE, "space": {"epochs": 3}},
+    ),
+    "metric the estimator does not report": Case(
+        "metric", "Ridge reports val_r2", {**RIDGE, "metric": "val_accuracy"}
+    ),
+    "unknown scorer": Case(
+        "scoring",
+        "'r3' is not a scikit-learn scorer (did you mean 'r2'?)",
+        {**RIDGE, "scoring": "r3"},
+    ),
+    "scoring of the mlp": Case("scoring", "scikit-learn trainables", {"scoring": "r2"}),
+    "logspace without num": Case(
+        "space.alpha",
+        "logspace takes (start, stop, num)",
+        {**RIDGE, "space": {"alpha": "grid(logspace(-4, 4))"}},
+    ),
+    "logspace of a million": Case(
+        "space.alpha",
+        "logspace num must be an integer in [1, 10000]",
+        {**RIDGE, "space": {"alpha": "grid(logspace(-4, 4, 1000000))"}},
+    ),
     # trainables
     "trainable module missing": Case(
         "trainable", "cannot import module 'nomodule_xyz'", {"trainable": "nomodule_xyz:train"}
@@ -459,6 +542,52 @@ def test_bad_input_exits_2_with_one_line_naming_the_key(
     assert "Traceback" not in err + out
     assert not ray_starts and not ray.is_initialized()
     assert storage_files(tmp_path) == before  # nothing written (or changed) in storage
+
+
+@pytest.mark.parametrize(
+    ("tracker", "package"), [("mlflow", "mlflow"), ("tensorboard", "tensorboard")]
+)
+@pytest.mark.parametrize("command", ["run", "export"])
+def test_a_tracker_that_is_not_installed_is_one_line(
+    tracker: str,
+    package: str,
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    """As without the extra installed: the package cannot be found (a None in sys.modules)."""
+    import ray
+
+    import caviar.cluster.connect
+
+    spec = {**small_spec(tmp_path), "loggers": [tracker]}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "results" / "done").mkdir(parents=True)
+    (tmp_path / "results" / "done" / "sweep.yaml").write_text(yaml.safe_dump(small_spec(tmp_path)))
+    before = storage_files(tmp_path)
+    monkeypatch.setitem(sys.modules, package, None)
+    monkeypatch.setattr(caviar.cluster.connect, "connected", None)  # calling it would fail
+    args = {
+        "run": ["run", str(tmp_path / "spec.yaml")],
+        "export": ["export", tracker, str(tmp_path / "results" / "done")],
+    }[command]
+    code: int | str | None = 0
+    try:
+        main(args)
+    except SystemExit as exit_:
+        code = exit_.code
+    _, err = capsys.readouterr()
+    key = "loggers[0]" if command == "run" else "TRACKER"
+    case = Case(
+        key, f"{tracker} needs the {package!r} package, which is not installed: pip install"
+    )
+    ok = explained(code if isinstance(code, int) else None, err, case, tmp_path)
+    record_bad_input(request.node, f"{tracker} not installed ({command})", ok)
+    assert ok, (code, err)
+    assert f"caviar-sweep[{tracker}]" in err
+    assert storage_files(tmp_path) == before and not ray.is_initialized()
 
 
 END_TO_END = [

@@ -144,7 +144,6 @@ def test_an_existing_sweep_with_another_spec_exits_2_naming_what_differs(tmp_pat
         (["tensorboard", "neptune"], "loggers[1]: must be one of tensorboard, mlflow, wandb"),
         (["tensorboard", "tensorboard"], "loggers[1]: 'tensorboard' is listed twice"),
         (["wandb"], "loggers[0]: wandb needs the 'wandb' package, which is not installed"),
-        (["mlflow"], "loggers[0]: mlflow needs the 'mlflow' package, which is not installed"),
     ],
 )
 def test_bad_loggers_are_rejected_naming_the_key(

@@ -67,12 +67,11 @@ def test_member_curves_match_the_same_configs_trained_alone(optimizer: str, task
     for index, config in enumerate(configs):
         alone = _trained_alone(spec, config)
         _assert_same_curve(alone.reports, curves[index])
-        # Not only the curves: the trained weights are the very same floats. (A regression head
-        # has one output, which BLAS multiplies unfused as a matrix-vector product: rounding.)
+        # Not only the curves: the trained weights agree to float32 rounding. They were the very
+        # same floats on an Intel Xeon, but MKL picks other kernels for baddbmm and addmm on other
+        # CPUs (an AMD EPYC here), so bit-identity is a property of the machine, not of caviar.
         weights = alone.checkpoints[-1][1]["folds"][0]["model"].values()
         for fused_weight, weight in zip(fused.member_parameters(index), weights, strict=True):
-            if task == "classification":
-                assert torch.equal(fused_weight, weight)
             torch.testing.assert_close(fused_weight, weight, rtol=0, atol=1e-6)
 
 

@@ -1,0 +1,156 @@
+"""The spec's objectives, trackers and scikit-learn parts, checked like the rest of the spec.
+
+- ``metric: [val_loss, n_params]`` with ``mode: [min, min]``: a multi-objective sweep. The first
+  metric is the one schedulers, ``coarse_to_fine`` and ``confirm`` use.
+- ``mlflow: {tracking_uri, experiment}`` and ``tensorboard: {logdir}``: options of the trackers
+  that ``loggers:`` names.
+- ``trainable: sklearn:<class path>``: the space's keys must be the estimator's constructor
+  parameters, ``metric`` one it reports, ``scoring:`` scikit-learn scorer names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from caviar.errors import SpecError
+from caviar.search_spaces import Space
+
+MODES = ("min", "max")
+TRACKER_OPTIONS: dict[str, dict[str, type]] = {
+    "mlflow": {"tracking_uri": str, "experiment": str},
+    "tensorboard": {"logdir": str},
+}
+
+
+def parse_objectives(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``metric``/``mode``: one name and one mode, or two lists of the same length."""
+    metric = raw.get("metric")
+    mode = raw.get("mode", "min")
+    if metric is None:
+        raise SpecError("metric", "required key is missing")
+    if isinstance(metric, list):
+        if not metric:
+            raise SpecError("metric", "a list of metrics needs at least one name")
+        for index, name in enumerate(metric):
+            if not isinstance(name, str) or not name:
+                raise SpecError(f"metric[{index}]", f"must be a string, got {name!r}")
+            if metric.index(name) != index:
+                raise SpecError(f"metric[{index}]", f"{name!r} is listed twice")
+        if not isinstance(mode, list):
+            raise SpecError(
+                "mode",
+                f"with a list of {len(metric)} metrics give a list of {len(metric)} modes "
+                f"such as [min, max], got {mode!r}",
+            )
+        if len(mode) != len(metric):
+            raise SpecError(
+                "mode", f"{len(mode)} modes for {len(metric)} metrics: give one mode per metric"
+            )
+        for index, value in enumerate(mode):
+            if value not in MODES:
+                raise SpecError(f"mode[{index}]", f"must be 'min' or 'max', got {value!r}")
+        return tuple(metric), tuple(mode)
+    if not isinstance(metric, str):
+        raise SpecError("metric", f"must be a string or a list of strings, got {metric!r}")
+    if isinstance(mode, list):
+        raise SpecError("mode", f"a list of modes needs a list of metrics, got metric {metric!r}")
+    if not isinstance(mode, str):
+        raise SpecError("mode", f"must be a string, got {mode!r}")
+    if mode not in MODES:
+        raise SpecError("mode", f"must be 'min' or 'max', got {mode!r}")
+    return (metric,), (mode,)
+
+
+def parse_tracker_options(
+    raw: Mapping[str, Any], loggers: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """``mlflow:`` and ``tensorboard:`` mappings, each only next to its name in ``loggers``."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, allowed in TRACKER_OPTIONS.items():
+        value = raw.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            raise SpecError(name, f"must be a mapping such as {{{next(iter(allowed))}: ...}}")
+        if name not in loggers:
+            raise SpecError(name, f"options for a tracker that is off: add {name} to loggers")
+        for key, option in value.items():
+            if key not in allowed:
+                raise SpecError(
+                    f"{name}.{key}", f"unknown key (known: {', '.join(sorted(allowed))})"
+                )
+            if not isinstance(option, allowed[key]) or not option:
+                raise SpecError(f"{name}.{key}", f"must be a non-empty string, got {option!r}")
+        found[name] = dict(value)
+    return found
+
+
+def check_trackers(
+    loggers: Sequence[str], storage: str, fuse: object, options: Mapping[str, Any]
+) -> None:
+    """Combinations the trackers cannot log: fused bundles, TensorBoard files on an object store."""
+    live = [name for name in loggers if name in TRACKER_OPTIONS]
+    if live and fuse is not None:
+        raise SpecError(
+            "loggers",
+            f"{live[0]} logs Tune trials, which are bundles of configs under fuse: drop fuse, or "
+            f"run `caviar export {live[0]} SWEEP_DIR` after the sweep",
+        )
+    if (
+        "tensorboard" in loggers
+        and "://" in storage
+        and "logdir" not in options.get("tensorboard", {})
+    ):
+        raise SpecError(
+            "tensorboard.logdir",
+            f"TensorBoard writes local files: give a local logdir (storage is {storage})",
+        )
+
+
+def parse_scoring(value: Any, trainable: str) -> tuple[str, ...]:
+    """``scoring: r2`` or a list of scikit-learn scorer names; only for sklearn trainables."""
+    from caviar.trainables.estimator import check_scorer, is_estimator_path
+
+    if value is None:
+        return ()
+    if not is_estimator_path(trainable):
+        raise SpecError("scoring", "scores scikit-learn trainables (trainable: sklearn:...) only")
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names:
+        raise SpecError("scoring", f"must be a scorer name or a list of them, got {value!r}")
+    for index, name in enumerate(names):
+        path = "scoring" if isinstance(value, str) else f"scoring[{index}]"
+        if not isinstance(name, str):
+            raise SpecError(path, f"must be a string, got {name!r}")
+        try:
+            check_scorer(name)
+        except ValueError as error:
+            raise SpecError(path, str(error)) from None
+    return tuple(names)
+
+
+def check_estimator(
+    trainable: str, space: Space, metrics: Sequence[str], scoring: Sequence[str]
+) -> None:
+    """The space's keys are constructor parameters and every metric is one the estimator reports."""
+    from caviar.orchestrator.spec import nested_error
+    from caviar.trainables.estimator import check_space, estimator_class, reported_metrics
+
+    try:
+        cls = estimator_class(trainable)
+    except ValueError as error:
+        raise SpecError("trainable", str(error)) from None
+    try:
+        check_space(cls, list(space))
+    except ValueError as error:
+        raise nested_error("space", error) from None
+    reported = reported_metrics(cls, scoring)
+    for index, metric in enumerate(metrics):
+        if metric not in reported:
+            path = "metric" if len(metrics) == 1 else f"metric[{index}]"
+            raise SpecError(
+                path,
+                f"{cls.__name__} reports {', '.join(reported)}, not {metric!r} "
+                "(scoring: names other scikit-learn scorers)",
+            )
