@@ -24,9 +24,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Unit tests in parallel; tests that need Ray share one local Ray per pytest process.
-# Headless Chromium for the report test (Debian's package).
+# Headless Chromium for the report and dashboard tests (Debian's packages; selenium drives it
+# through chromium-driver).
 chromium:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && apt-get install -y chromium chromium-driver)
 
 test: lint chromium
 	$(BIN)/python -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadgroup

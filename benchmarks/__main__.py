@@ -31,6 +31,7 @@ BENCHMARKS = (
     "results_scale",
     "fused",
     "warm_start",
+    "dashboard",
 )
 PLOTTING = {"overhead", "time_to_target", "scaling"}
 

@@ -59,6 +59,11 @@ def run(
         str | None,
         typer.Option("--warm-start", help="Start the search from this earlier sweep's results."),
     ] = None,
+    with_dashboard: Annotated[
+        bool, typer.Option("--dashboard", help="Serve the live page beside the sweep.")
+    ] = False,
+    dashboard_port: Annotated[int, typer.Option(help="The live page's port.")] = 8270,
+    dashboard_host: Annotated[str, typer.Option(help="The live page's address.")] = "127.0.0.1",
 ) -> None:
     """Run a sweep."""
     from caviar.cluster.connect import connected
@@ -84,9 +89,15 @@ def run(
     out.print(f"caviar: sweep [bold]{spec.name}[/] -> {spec.sweep_uri}")
     if warm is not None:
         out.print(warm.summary, soft_wrap=True, highlight=False)
+    beside = (
+        _dashboard_beside(spec.sweep_uri, dashboard_host, dashboard_port) if with_dashboard else {}
+    )
     with sweep_lock(store, "run"), connected(address, num_cpus) as description:
         out.print(description)
         outcome = run_sweep(spec, warm=warm)
+    server = beside.get("server")
+    if server is not None:
+        server.stop()
     _summarize(outcome.sweep_uri, spec.metric, spec.mode)
     _exit_for(outcome)
 
@@ -376,12 +387,23 @@ def logs(
 
 
 @app.command()
-def stop(job_id: Annotated[str, typer.Argument(metavar="JOB")], address: DashboardOption) -> None:
-    """Stop a submitted sweep (`caviar resume` continues it later)."""
+def stop(
+    target: Annotated[str, typer.Argument(metavar="SWEEP_DIR|JOB")],
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="With a JOB: the head's dashboard, http://HEAD:8265 (Ray Jobs API)."
+        ),
+    ] = None,
+) -> None:
+    """Stop a running sweep (SWEEP_DIR: its trials end STOPPED), or a submitted job (JOB --address)."""
+    if address is None:
+        _stop_sweep(target)
+        return
     from caviar.cluster import jobs
 
-    stopped = jobs.stop(job_id, address)
-    print(f"caviar: {'stopping' if stopped else 'already ended:'} {job_id}")
+    stopped = jobs.stop(target, address)
+    print(f"caviar: {'stopping' if stopped else 'already ended:'} {target}")
 
 
 def _primary(raw: dict[str, Any]) -> tuple[str, str]:
@@ -590,6 +612,112 @@ def zoom_command(
     for name, comment in zoomed.comments.items():
         out.print(f"  {name}: {comment}", soft_wrap=True, highlight=False)
     out.print(f"caviar: wrote {path}; review it, then `caviar run {path}`", soft_wrap=True)
+
+
+# Dashboard and steering (caviar.dashboard, caviar.results.control)
+
+trial_app = typer.Typer(no_args_is_help=True, help="Steer one trial of a running sweep.")
+app.add_typer(trial_app, name="trial")
+
+
+def _sweep_or_bad_input(sweep_dir: str) -> None:
+    from caviar.results.store import SPEC_FILE, SweepStore
+
+    try:
+        found = SweepStore.at(sweep_dir).exists(SPEC_FILE)
+    except (OSError, ValueError) as error:
+        raise SpecError("SWEEP_DIR", f"cannot read {sweep_dir}: {error}") from None
+    if not found:
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_dir} ({SPEC_FILE} not found)")
+
+
+def _stop_sweep(sweep_dir: str) -> None:
+    from caviar.results.control import request_stop_sweep
+
+    _sweep_or_bad_input(sweep_dir)
+    request = request_stop_sweep(sweep_dir)
+    print(f"caviar: asked {sweep_dir} to stop (request {request.id}); its trials end STOPPED")
+
+
+@trial_app.command("stop")
+def trial_stop(
+    sweep_dir: Annotated[str, typer.Argument(metavar="SWEEP_DIR")],
+    trial_id: Annotated[str, typer.Argument(metavar="TRIAL")],
+) -> None:
+    """Stop one trial of a running sweep: it ends STOPPED, its rows so far kept."""
+    from caviar.results.control import request_stop_trial
+    from caviar.results.readers import read_trials
+
+    _sweep_or_bad_input(sweep_dir)
+    trials = read_trials(sweep_dir, columns=["status"])
+    known = dict(zip(trials["trial_id"].astype(str), trials["status"].astype(str), strict=True))
+    if trial_id not in known:
+        raise SpecError("TRIAL", f"no trial {trial_id!r} in {sweep_dir}")
+    if known[trial_id] in ("TERMINATED", "ERROR", "STOPPED"):
+        print(f"caviar: trial {trial_id} already ended ({known[trial_id]}); nothing to stop")
+        return
+    try:
+        request = request_stop_trial(sweep_dir, trial_id)
+    except ValueError as error:
+        raise SpecError("TRIAL", str(error)) from None
+    print(f"caviar: asked {sweep_dir} to stop trial {trial_id} (request {request.id})")
+
+
+@app.command()
+def dashboard(
+    path: Annotated[
+        str, typer.Argument(metavar="PATH", help="A sweep directory or a storage root.")
+    ],
+    port: Annotated[int, typer.Option(help="Port (0: any free one).")] = 8270,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; any but 127.0.0.1 needs the URL's token.")
+    ] = "127.0.0.1",
+    read_only: Annotated[bool, typer.Option("--read-only", help="No steering.")] = False,
+) -> None:
+    """Serve a live page of the sweeps at PATH: curves, trials, parameters, steering."""
+    from caviar.dashboard.server import serve
+
+    if not 0 <= port <= 65535:
+        raise SpecError("--port", f"must be 0..65535, got {port}")
+    try:
+        server = serve(path, host, port, read_only)
+    except FileNotFoundError as error:
+        raise SpecError("PATH", str(error)) from None
+    except OSError as error:
+        raise SpecError(
+            "--port", f"cannot listen on {host}:{port}: {error.strerror or error}"
+        ) from None
+    print(f"caviar: dashboard of {path} at {server.url}", flush=True)
+    server.serve_forever()
+
+
+def _dashboard_beside(sweep_uri: str, host: str, port: int) -> dict[str, Any]:
+    """Serve the dashboard of ``sweep_uri`` from a thread, once the sweep has written its spec."""
+    import threading
+    import time
+
+    from caviar.results.store import SPEC_FILE, SweepStore
+
+    holder: dict[str, Any] = {}
+
+    def start() -> None:
+        from caviar.dashboard.server import serve
+
+        deadline = time.monotonic() + 600
+        store = SweepStore.at(sweep_uri)
+        while not store.exists(SPEC_FILE) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        try:
+            server = serve(sweep_uri, host, port).start()
+        except (OSError, FileNotFoundError) as error:
+            print(f"caviar: warning: no dashboard: {error}", file=sys.stderr)
+            return
+        holder["server"] = server
+        print(f"caviar: dashboard at {server.url}", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=start, daemon=True, name="caviar-dashboard")
+    thread.start()
+    return holder
 
 
 def main(argv: list[str] | None = None) -> None:

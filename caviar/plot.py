@@ -30,7 +30,10 @@ __all__ = [
     "Importance",
     "SweepData",
     "axis_kind",
+    "curve_arrays",
     "curves",
+    "curves_figure",
+    "final_values",
     "importance",
     "importances",
     "load_sweep",
@@ -43,6 +46,7 @@ __all__ = [
     "rounds",
     "rungs",
     "searched_params",
+    "stopped_early",
 ]
 
 AxisKind = Literal["linear", "log", "reverse_log", "category"]
@@ -186,17 +190,34 @@ def curves(
     best: int = 5,
     max_points: int = MAX_POINTS_PER_CURVE,
     log_y: bool | None = None,
+    rung_marks: Sequence[int] = (),
 ) -> go.Figure:
     """Every trial's learning curve of ``metric``, colored by its final value, best ``best`` named.
 
     Trials stopped early (``stopped_early`` in ``trials_df``) end in a gray ×. Curves are drawn as
     a few traces (one per color band) with at most ``max_points`` points each, so thousands of
     trials stay light. ``log_y``: log axis for the metric (default: when it spans > 2 decades).
+    ``rung_marks``: the scheduler's rungs (``milestones``), drawn as dotted vertical lines.
     """
-    mode = check_mode(mode)
     if max_points < 2:
         raise ValueError(f"max_points: must be >= 2, got {max_points}")
-    fig = go.Figure()
+    per_trial = curve_arrays(curves_df, metric, max_points)
+    return curves_figure(
+        per_trial,
+        final_values(per_trial, trials_df, metric),
+        stopped_early(trials_df),
+        metric=metric,
+        mode=mode,
+        best=best,
+        log_y=log_y,
+        rung_marks=rung_marks,
+    )
+
+
+def curve_arrays(
+    curves_df: pd.DataFrame, metric: str, max_points: int = MAX_POINTS_PER_CURVE
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per trial: (iterations, values) of ``metric``, sorted, at most ``max_points`` points."""
     data = (
         curves_df[["trial_id", "iteration", metric]]
         if metric in curves_df
@@ -210,29 +231,74 @@ def curves(
         y = rows[metric].to_numpy(dtype=float)
         keep = _downsample(x, max_points)
         per_trial[str(trial_id)] = (x[keep], y[keep])
+    return per_trial
+
+
+def final_values(
+    per_trial: dict[str, tuple[np.ndarray, np.ndarray]],
+    trials_df: pd.DataFrame | None,
+    metric: str,
+) -> pd.Series:
+    """Each trial's value for coloring: its best metric from the trials table, else its last."""
+    final = pd.Series({t: float(y[-1]) for t, (_, y) in per_trial.items()}, dtype=float)
+    if trials_df is not None and len(trials_df) and f"best_{metric}" in trials_df and len(final):
+        column = metric_column(trials_df, metric)
+        known = trials_df.set_index("trial_id")[column].astype(float)
+        final = known.reindex(final.index).fillna(final)
+    return final
+
+
+def stopped_early(trials_df: pd.DataFrame | None) -> set[str]:
+    """The trials a scheduler (or a diverged metric) stopped early."""
+    if trials_df is None or "stopped_early" not in trials_df:
+        return set()
+    mask = trials_df["stopped_early"].fillna(False).astype(bool)
+    return {str(t) for t in trials_df.loc[mask, "trial_id"]}
+
+
+def curves_figure(
+    per_trial: dict[str, tuple[np.ndarray, np.ndarray]],
+    final: pd.Series,
+    stopped: set[str],
+    metric: str = "val_loss",
+    mode: Mode = "min",
+    best: int = 5,
+    log_y: bool | None = None,
+    rung_marks: Sequence[int] = (),
+    skeleton: bool = False,
+) -> go.Figure:
+    """The learning-curves figure from per-trial arrays (``curve_arrays``) and their values.
+
+    Every curve trace names its trials in ``meta.trials`` (``meta.ends`` for the stopped-early
+    markers). ``skeleton``: leave the traces' points out, for a page that holds the points itself
+    and fills them in (the live dashboard); colors, bands, best trials and axes are the same.
+    """
+    mode = check_mode(mode)
+    fig = go.Figure()
     title = f"Learning curves: {metric} of {len(per_trial)} trials"
     if not per_trial:
         fig.add_annotation(text="no results reported yet", showarrow=False, font={"size": 16})
         return _layout(fig, title)
 
-    final = pd.Series({t: float(y[-1]) for t, (_, y) in per_trial.items()})
-    if trials_df is not None and len(trials_df) and f"best_{metric}" in trials_df:
-        column = metric_column(trials_df, metric)
-        known = trials_df.set_index("trial_id")[column].astype(float)
-        final = known.reindex(final.index).fillna(final)
+    def points(members: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        if skeleton:
+            return np.array([], dtype=np.float32), np.array([], dtype=np.float32)
+        return _polyline([per_trial[t] for t in members])
+
     # Diverged trials must not wash out the colors of the rest: the scale ends at a high quantile.
     low, high = _color_range(final.to_numpy(dtype=float), mode)
     span = high - low or 1.0
     # Color bands by value: one trace per band, the colorbar drawn by an invisible marker trace.
-    bands = ((final - low) / span * COLOR_BANDS).astype(int).clip(0, COLOR_BANDS - 1)
+    bands = ((final - low) / span * COLOR_BANDS).fillna(COLOR_BANDS - 1).astype(int)
+    bands = bands.clip(0, COLOR_BANDS - 1)
     colors = _sample_colorscale(COLOR_BANDS)
     if mode == "max":
         colors = colors[::-1]
     for band in range(COLOR_BANDS):
-        members = [per_trial[t] for t in bands.index[bands == band]]
+        members = [str(t) for t in bands.index[bands == band]]
         if not members:
             continue
-        x, y = _polyline(members)
+        x, y = points(members)
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -242,6 +308,7 @@ def curves(
                 opacity=0.55,
                 hoverinfo="skip",
                 showlegend=False,
+                meta={"trials": members},
             )
         )
     fig.add_trace(
@@ -262,26 +329,23 @@ def curves(
             showlegend=False,
         )
     )
-    if trials_df is not None and "stopped_early" in trials_df:
-        stopped = set(
-            trials_df.loc[trials_df["stopped_early"].fillna(False).astype(bool), "trial_id"]
-        )
-        ends = [(t, per_trial[t]) for t in per_trial if t in stopped]
-        if ends:
-            fig.add_trace(
-                go.Scatter(
-                    x=np.array([x[-1] for _, (x, _) in ends], dtype=np.float32),
-                    y=np.array([y[-1] for _, (_, y) in ends], dtype=np.float32),
-                    mode="markers",
-                    marker={"symbol": "x-thin", "size": 7, "line": {"width": 1.5, "color": "gray"}},
-                    name=f"stopped early ({len(ends)})",
-                    text=[t for t, _ in ends],
-                    hovertemplate="%{text}: stopped at iteration %{x}<extra></extra>",
-                )
+    ends = [t for t in per_trial if t in stopped]
+    if ends:
+        fig.add_trace(
+            go.Scatter(
+                x=[] if skeleton else np.array([per_trial[t][0][-1] for t in ends], np.float32),
+                y=[] if skeleton else np.array([per_trial[t][1][-1] for t in ends], np.float32),
+                mode="markers",
+                marker={"symbol": "x-thin", "size": 7, "line": {"width": 1.5, "color": "gray"}},
+                name=f"stopped early ({len(ends)})",
+                text=[] if skeleton else ends,
+                hovertemplate="%{text}: stopped at iteration %{x}<extra></extra>",
+                meta={"ends": ends},
             )
+        )
     order = final.sort_values(ascending=(mode == "min")).index[: max(best, 0)]
     for rank, trial_id in enumerate(order):
-        x, y = per_trial[trial_id]
+        x, y = points([str(trial_id)]) if skeleton else per_trial[trial_id]
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -290,10 +354,16 @@ def curves(
                 line={"color": BEST_COLORS[rank % len(BEST_COLORS)], "width": 2.5},
                 name=f"#{rank + 1} {trial_id}: {final[trial_id]:.4g}",
                 hovertemplate=f"{trial_id}<br>iteration %{{x}}<br>{metric} %{{y:.4g}}<extra></extra>",
+                meta={"trials": [str(trial_id)]},
             )
         )
+    top = max((float(x[-1]) for x, _ in per_trial.values() if len(x)), default=0.0)
+    for rung in rung_marks:
+        if rung < top:
+            fig.add_vline(x=rung, line={"dash": "dot", "color": "#bbbbbb", "width": 1})
     fig.update_xaxes(title_text="iteration")
-    _metric_axis(fig, data[metric].to_numpy(dtype=float), metric, log_y)
+    values = np.concatenate([y for _, y in per_trial.values()]) if per_trial else np.zeros(0)
+    _metric_axis(fig, values, metric, log_y)
     fig.update_layout(
         legend={
             "title": {"text": f"best {len(order)} ({mode} {metric}):"},

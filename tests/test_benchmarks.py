@@ -19,6 +19,7 @@ SECTIONS = {
     "## Results store (results_store.py)": "| caviar ParquetResultsCallback",
     "## Results store at scale (results_scale.py)": "| curves |",
     "## Warm start (warm_start.py)": "| warm-started TPE |",
+    "## Dashboard (dashboard.py)": "| first paint: navigation to every curve drawn",
 }
 
 

@@ -27,14 +27,11 @@ from ray.tune.stopper import Stopper
 from caviar.results.callback import STOP_REASON
 
 
-class TrialTimeLimit(TrialScheduler):  # type: ignore[misc]
-    """The sweep's scheduler, plus: a trial running longer than ``limit_s`` is stopped."""
+class DelegatingScheduler(TrialScheduler):  # type: ignore[misc]
+    """A scheduler that hands every decision to ``inner``: the base of caviar's wrappers."""
 
-    def __init__(self, inner: TrialScheduler, limit_s: float) -> None:
+    def __init__(self, inner: TrialScheduler) -> None:
         self.inner = inner
-        self.limit_s = limit_s
-        self._started: dict[str, float] = {}  # since when each trial runs (not paused)
-        self._spent: dict[str, float] = {}  # what each ran before its last pause
 
     def __getattr__(self, name: str) -> Any:
         if name == "inner":  # not yet set while unpickling
@@ -54,6 +51,40 @@ class TrialTimeLimit(TrialScheduler):  # type: ignore[misc]
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
         self.inner.on_trial_add(tune_controller, trial)
+
+    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        self.inner.on_trial_error(tune_controller, trial)
+
+    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
+        return self.inner.on_trial_result(tune_controller, trial, result)  # type: ignore[no-any-return]
+
+    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
+        self.inner.on_trial_complete(tune_controller, trial, result)
+
+    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
+        self.inner.on_trial_remove(tune_controller, trial)
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
+        return self.inner.choose_trial_to_run(tune_controller)  # type: ignore[no-any-return]
+
+    def debug_string(self) -> str:
+        return str(self.inner.debug_string())
+
+    def save(self, checkpoint_path: str) -> None:
+        self.inner.save(checkpoint_path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        self.inner.restore(checkpoint_path)
+
+
+class TrialTimeLimit(DelegatingScheduler):
+    """The sweep's scheduler, plus: a trial running longer than ``limit_s`` is stopped."""
+
+    def __init__(self, inner: TrialScheduler, limit_s: float) -> None:
+        super().__init__(inner)
+        self.limit_s = limit_s
+        self._started: dict[str, float] = {}  # since when each trial runs (not paused)
+        self._spent: dict[str, float] = {}  # what each ran before its last pause
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
         self._forget(trial)
@@ -80,16 +111,7 @@ class TrialTimeLimit(TrialScheduler):  # type: ignore[misc]
         for trial in list(tune_controller.get_live_trials()):
             if self._overdue(trial):
                 tune_controller.stop_trial(trial)
-        return self.inner.choose_trial_to_run(tune_controller)
-
-    def debug_string(self) -> str:
-        return str(self.inner.debug_string())
-
-    def save(self, checkpoint_path: str) -> None:
-        self.inner.save(checkpoint_path)
-
-    def restore(self, checkpoint_path: str) -> None:
-        self.inner.restore(checkpoint_path)
+        return self.inner.choose_trial_to_run(tune_controller)  # type: ignore[no-any-return]
 
     def _overdue(self, trial: Trial) -> bool:
         """Whether ``trial`` has been running for longer than the limit (marks it if so).

@@ -58,6 +58,10 @@ class ProgressCallback(Callback):  # type: ignore[misc]
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
         self._running.add(trial.trial_id)
+        # Trials added while the sweep runs (caviar dashboard) grow the total.
+        self.total = max(self.total, len(trials))
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, total=self.total)
         self._show()
 
     def on_trial_result(

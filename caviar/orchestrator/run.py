@@ -31,6 +31,7 @@ from caviar.orchestrator.searchers import (
     total_trials,
 )
 from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
+from caviar.orchestrator.steering import sweep_stopped, with_steering
 from caviar.results.callback import ParquetResultsCallback
 from caviar.results.lock import sweep_lock
 from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
@@ -49,6 +50,9 @@ os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
 # An actor that does not stop when asked (a trial hung past trial_time_limit_s) is killed after
 # this many seconds, not Tune's default 600, so that it frees its CPUs/GPUs for the next trials.
 os.environ.setdefault("TUNE_FORCE_TRIAL_CLEANUP_S", "10")
+# Results reach storage within this many seconds of a report, so that a live page (`caviar
+# dashboard`, which reads only storage) is at most about two seconds behind the trials.
+LIVE_FLUSH_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -320,6 +324,7 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: 
             __version__,
             max_t=spec.scheduler.options.get("max_t"),
             objectives=spec.objectives,
+            flush_seconds=LIVE_FLUSH_S,
         )
     ]
     callbacks.append(SchedulerStateCallback(scheduler))
@@ -337,7 +342,11 @@ def _build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: 
             metric=spec.metric,
             mode=spec.mode,
             search_alg=search_alg,
-            scheduler=with_time_limit(scheduler, spec.trial_time_limit_s),
+            scheduler=with_steering(
+                with_time_limit(scheduler, spec.trial_time_limit_s),
+                spec.sweep_uri,
+                num_samples,
+            ),
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent,
             time_budget_s=spec.time_budget_s,
@@ -488,9 +497,15 @@ def _fit(tuner, spec: SweepSpec) -> SweepOutcome:  # type: ignore[no-untyped-def
 
     trials = read_trials(spec.sweep_uri)
     statuses = trials["status"].value_counts().to_dict() if len(trials) else {}
-    unfinished = sum(n for s, n in statuses.items() if s not in ("TERMINATED", "ERROR"))
-    # Interrupted between trials, none is left running: then fewer trials than the sweep has ran.
-    missing = spec.time_budget_s is None and len(trials) < planned_trials(spec)
+    ended = ("TERMINATED", "ERROR", "STOPPED")
+    unfinished = sum(n for s, n in statuses.items() if s not in ended)
+    # Interrupted between trials, none is left running: then fewer trials than the sweep has ran
+    # (unless a person stopped the sweep: `caviar stop`, the dashboard).
+    missing = (
+        spec.time_budget_s is None
+        and len(trials) < planned_trials(spec)
+        and not sweep_stopped(spec.sweep_uri)
+    )
     return SweepOutcome(
         spec.sweep_uri, len(trials), statuses.get("ERROR", 0), unfinished > 0 or missing
     )

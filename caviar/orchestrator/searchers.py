@@ -512,6 +512,28 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
         ):
             base.sizes = list(plan.rounds)
 
+    def grow_to(self, total: int) -> bool:
+        """Let the running search start ``total`` trials in all (trials added while it runs).
+
+        The searcher continues its stream: random and grid draw config ``i`` as they would have,
+        TPE keeps suggesting, coarse-to-fine's last round grows. Never shrinks. False where the
+        search cannot grow (confirm: re-trains the winners of a fixed search).
+        """
+        base = self.searcher
+        if isinstance(base, ConcurrencyLimiter):
+            base = base.searcher
+        if isinstance(base, ConfirmingSearcher):
+            return False
+        if total <= self._total_samples:
+            return True
+        if isinstance(base, SpaceSearcher):
+            base.total = max(base.total, total)
+        elif isinstance(base, CoarseToFineSearcher):
+            base.sizes[-1] += max(0, total - sum(base.sizes))
+        self._total_samples = total
+        self._finished = self._counter >= total
+        return True
+
 
 def _restored_trials(dirpath: str) -> int | None:
     """How many trials the experiment state Tune restores from lists (None: there is none).

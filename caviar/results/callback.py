@@ -50,6 +50,9 @@ logger = logging.getLogger(__name__)
 # A trial that caviar stopped for a reason of its own (a time limit) carries it in this attribute;
 # Tune calls it TERMINATED, the trials table records it as ERROR with that reason.
 STOP_REASON = "caviar_stop_reason"
+# A trial stopped at a person's request (`caviar trial stop`, the dashboard) carries this one;
+# Tune calls it TERMINATED, the trials table records it as STOPPED (stopped early, rows kept).
+USER_STOPPED = "caviar_user_stopped"
 
 # Keys Ray Tune adds to every result; everything else in a result is a user metric.
 RAY_RESULT_KEYS = frozenset(
@@ -302,6 +305,8 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         if reason:
             record.error = reason
         record.status = "ERROR" if record.error else "TERMINATED"
+        if not record.error and getattr(trial, USER_STOPPED, False):
+            record.status, record.stopped_early = "STOPPED", True
         record.ended_at = _now()
         self._dirty = True
 
@@ -337,7 +342,10 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
             record.config = record.config or dict(trial.config)  # a rebuilt record has none
             if trial.trial_id in cut_short:
                 continue  # stopped by Tune's cleanup (Ctrl-C): still RUNNING for a resume
-            if trial.status in (Trial.TERMINATED, Trial.ERROR) and record.status != "ERROR":
+            if trial.status in (Trial.TERMINATED, Trial.ERROR) and record.status not in (
+                "ERROR",
+                "STOPPED",
+            ):
                 record.status = trial.status
         known = {trial.trial_id for trial in trials}
         for trial_id in set(self._records) - known:

@@ -86,11 +86,10 @@ def build_report(sweep_dir: str, output: str | Path) -> ReportInfo:
 def figures(sweep: SweepData) -> dict[str, go.Figure]:
     """The report's figures by id, in page order (also handy in a notebook)."""
     trials, space, metric, mode = sweep.trials, sweep.space, sweep.metric, sweep.mode
+    rungs = plot.milestones(sweep.spec.get("scheduler"), sweep.space)
     found: dict[str, go.Figure] = {
-        "curves": plot.curves(sweep.curves, trials, metric=metric, mode=mode),
-        "rungs": plot.rungs(
-            trials, plot.milestones(sweep.spec.get("scheduler"), sweep.space), sweep.curves
-        ),
+        "curves": plot.curves(sweep.curves, trials, metric=metric, mode=mode, rung_marks=rungs),
+        "rungs": plot.rungs(trials, rungs, sweep.curves),
     }
     has_scores = _has_scores(trials, metric)
     if has_scores:

@@ -67,6 +67,12 @@ def _table(tmp: Path) -> None:
     (tmp / "a_dir.parquet").mkdir()
 
 
+def _a_sweep(tmp: Path) -> None:
+    from tests.results.report_data import write_sweep
+
+    write_sweep(tmp / "results", trials=3, iterations=2)
+
+
 def _file_in_the_way(tmp: Path) -> None:
     (tmp / "a_file").write_text("storage cannot go below a file")
 
@@ -579,6 +585,21 @@ CASES: dict[str, Case] = {
         "holds credentials",
         {"storage": f"s3://bucket/x?access_key=A&secret_key={SECRET}"},
     ),
+    # the dashboard and steering (caviar dashboard, caviar trial stop, caviar stop SWEEP_DIR)
+    "dashboard of no sweep": Case("PATH", "no caviar sweep at", args=("dashboard", "{tmp}")),
+    "dashboard port out of range": Case(
+        "--port", "must be 0..65535, got 70000", args=("dashboard", "{tmp}", "--port", "70000")
+    ),
+    "trial stop of no sweep": Case(
+        "SWEEP_DIR", "no caviar sweep at", args=("trial", "stop", "{tmp}", "t1")
+    ),
+    "trial stop of an unknown trial": Case(
+        "TRIAL",
+        "no trial 'nope' in",
+        args=("trial", "stop", "{tmp}/results/synthetic", "nope"),
+        setup=_a_sweep,
+    ),
+    "stop of no sweep": Case("SWEEP_DIR", "no caviar sweep at", args=("stop", "{tmp}")),
 }
 
 
