@@ -51,7 +51,9 @@ def refuse_rerun_over_results(store: SweepStore, sweep_uri: str) -> None:
 
 # What `caviar resume` may change in sweep.yaml: nothing else alters what ran (Tune restores the
 # searcher, scheduler and trials as they were started).
-RESUME_MAY_CHANGE = frozenset({"budget", "max_concurrent", "trial_time_limit_s", "loggers"})
+RESUME_MAY_CHANGE = frozenset(
+    {"budget", "max_concurrent", "trial_time_limit_s", "loggers", "history"}
+)
 
 
 def check_resume(sweep_uri: str) -> str | None:

@@ -16,8 +16,9 @@ from tests.results.killable import log
 def train(config: dict[str, Any], ctx: Any) -> None:
     for epoch in range(1, int(config["epochs"]) + 1):
         time.sleep(float(config["sleep"]))
-        ctx.report(loss=float(config["x"]) + 1.0 / epoch)
+        # Logged before the report: a report reaches Tune in the call, which a stop may not return from.
         log(f"{ctx.trial_id},{epoch}\n", str(config["log"]))
+        ctx.report(loss=float(config["x"]) + 1.0 / epoch)
 
 
 def steady_spec(

@@ -50,12 +50,10 @@ def test_the_mlp_state_loads_with_weights_only(tmp_path: Path, folds: int) -> No
     data = DataSpec(**{**DATA.__dict__, "folds": folds})
     ctx = RecordingContext(data)
     train_mlp(dict(BASE), ctx)
-    ctx.flush()
     iteration, state = ctx.checkpoints[-1]
     loaded = saved_and_loaded(state, tmp_path)
     resumed = RecordingContext(data, (1, loaded))
     train_mlp({**BASE}, resumed)  # continues from it: epoch 2 again, from epoch 1's state
-    resumed.flush()
     assert iteration == 2 and len(resumed.reports) == 1
 
 
@@ -66,7 +64,6 @@ def test_the_fused_bundle_state_loads_with_weights_only(tmp_path: Path) -> None:
     }
     ctx = RecordingContext(DATA)
     train_bundle(config, ctx)
-    ctx.flush()
     _, state = ctx.checkpoints[-1]
     loaded = saved_and_loaded(state, tmp_path)
     assert loaded["best"] == state["best"]
