@@ -22,6 +22,7 @@ from ray.tune.schedulers import TrialScheduler
 from caviar.errors import SpecError
 from caviar.orchestrator.history import entries, recorded, with_entry, write_recorded
 from caviar.orchestrator.run import SweepOutcome, has_tune_state, resume_sweep
+from caviar.orchestrator.schedulers import PassThrough
 from caviar.orchestrator.spec import SweepSpec, parse_spec
 from caviar.results.store import TUNE_DIR, SweepStore
 
@@ -145,57 +146,14 @@ def continue_trials(continuation: Continuation, show_progress: bool = True) -> S
         return resume_sweep(continuation.sweep_uri, show_progress)
 
 
-class Continued(TrialScheduler):  # type: ignore[misc]
+class Continued(PassThrough):
     """The sweep's scheduler for its other trials; continued trials just train on to the end."""
 
+    note = "continued trials train to the end"
+
     def __init__(self, scheduler: TrialScheduler, trial_ids: set[str]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.scheduler = scheduler
+        super().__init__(scheduler)
         self.trial_ids = set(trial_ids)
 
-    def _through(self, trial: Trial) -> bool:
+    def passes(self, trial: Trial) -> bool:
         return trial.trial_id in self.trial_ids
-
-    @property
-    def metric(self) -> Any:
-        return self.scheduler.metric
-
-    @property
-    def supports_buffered_results(self) -> bool:
-        return bool(self.scheduler.supports_buffered_results)
-
-    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        return bool(self.scheduler.set_search_properties(metric, mode, **spec))
-
-    def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
-        if not self._through(trial):
-            self.scheduler.on_trial_add(tune_controller, trial)
-
-    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
-        if not self._through(trial):
-            self.scheduler.on_trial_error(tune_controller, trial)
-
-    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
-        if self._through(trial):
-            return TrialScheduler.CONTINUE  # type: ignore[no-any-return]
-        return self.scheduler.on_trial_result(tune_controller, trial, result)  # type: ignore[no-any-return]
-
-    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
-        if not self._through(trial):
-            self.scheduler.on_trial_complete(tune_controller, trial, result)
-
-    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
-        if not self._through(trial):
-            self.scheduler.on_trial_remove(tune_controller, trial)
-
-    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
-        chosen = self.scheduler.choose_trial_to_run(tune_controller)
-        if chosen is not None:
-            return chosen  # type: ignore[no-any-return]
-        for trial in tune_controller.get_trials():
-            if trial.status == Trial.PENDING and self._through(trial):
-                return trial  # type: ignore[no-any-return]
-        return None
-
-    def debug_string(self) -> str:
-        return f"{self.scheduler.debug_string()} (continued trials train to the end)"

@@ -192,17 +192,21 @@ def is_confirmation(trial: Trial) -> bool:
     return bool(trial.config.get(CONFIRM_KEY))
 
 
-class ConfirmationPassThrough(TrialScheduler):  # type: ignore[misc]
-    """Ray's scheduler for the search trials; confirmation trials just run to the end.
+class PassThrough(TrialScheduler):  # type: ignore[misc]
+    """Ray's scheduler for most trials; those ``passes`` picks just run to the end.
 
-    Confirmation trials are re-trainings of the winners with fresh seeds: an early-stopping rule
-    must not cut them, nor count them in its rungs. Every decision about other trials is the
-    wrapped scheduler's.
+    An early-stopping rule must not cut them, nor count them in its rungs; every decision about
+    the other trials is the wrapped scheduler's. Subclasses say which trials pass.
     """
+
+    note = "some trials run to the end"
 
     def __init__(self, scheduler: TrialScheduler) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.scheduler = scheduler
+
+    def passes(self, trial: Trial) -> bool:
+        raise NotImplementedError
 
     @property
     def metric(self) -> Any:
@@ -216,24 +220,24 @@ class ConfirmationPassThrough(TrialScheduler):  # type: ignore[misc]
         return bool(self.scheduler.set_search_properties(metric, mode, **spec))
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
-        if not is_confirmation(trial):
+        if not self.passes(trial):
             self.scheduler.on_trial_add(tune_controller, trial)
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
-        if not is_confirmation(trial):
+        if not self.passes(trial):
             self.scheduler.on_trial_error(tune_controller, trial)
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
-        if is_confirmation(trial):
+        if self.passes(trial):
             return TrialScheduler.CONTINUE  # type: ignore[no-any-return]
         return self.scheduler.on_trial_result(tune_controller, trial, result)  # type: ignore[no-any-return]
 
     def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
-        if not is_confirmation(trial):
+        if not self.passes(trial):
             self.scheduler.on_trial_complete(tune_controller, trial, result)
 
     def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
-        if not is_confirmation(trial):
+        if not self.passes(trial):
             self.scheduler.on_trial_remove(tune_controller, trial)
 
     def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
@@ -241,12 +245,21 @@ class ConfirmationPassThrough(TrialScheduler):  # type: ignore[misc]
         if chosen is not None:
             return chosen  # type: ignore[no-any-return]
         for trial in tune_controller.get_trials():  # HyperBand picks only from its own brackets
-            if trial.status == Trial.PENDING and is_confirmation(trial):
+            if trial.status == Trial.PENDING and self.passes(trial):
                 return trial  # type: ignore[no-any-return]
         return None
 
     def debug_string(self) -> str:
-        return f"{self.scheduler.debug_string()} (confirmation trials run to the end)"
+        return f"{self.scheduler.debug_string()} ({self.note})"
+
+
+class ConfirmationPassThrough(PassThrough):
+    """Confirmation trials (re-trainings of the winners with fresh seeds) run to the end."""
+
+    note = "confirmation trials run to the end"
+
+    def passes(self, trial: Trial) -> bool:
+        return is_confirmation(trial)
 
 
 class SchedulerStateCallback(Callback):  # type: ignore[misc]
