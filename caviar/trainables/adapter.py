@@ -6,7 +6,6 @@ A trainable is named in the spec as ``mlp`` (built in) or ``package.module:funct
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ import torch
 
 from caviar.trainables.context import TrialContext, worker_threads
 from caviar.trainables.data import DataSpec
+from caviar.trainables.lookup import check_function
 
 TrainFunction = Callable[[dict[str, Any], TrialContext], None]
 BUILTIN = "mlp"
@@ -48,17 +48,8 @@ def resolve(name: str) -> TrainFunction:
     except ImportError as error:
         raise ValueError(f"cannot import module {module_name!r}: {error}") from None
     function = getattr(module, attribute, None)
-    if function is None:
-        raise ValueError(f"module {module_name!r} has no attribute {attribute!r}")
-    if not callable(function):
-        raise ValueError(f"{name!r} is not callable")
-    try:
-        inspect.signature(function).bind({}, None)
-    except TypeError:
-        raise ValueError(f"{name!r} must take (config, ctx)") from None
-    except ValueError:
-        pass  # builtins without a signature: trust them
-    return function  # type: ignore[no-any-return]
+    check_function(name, module_name, attribute, function)
+    return function  # type: ignore[return-value]  # checked: callable as (config, ctx)
 
 
 def as_tune_trainable(

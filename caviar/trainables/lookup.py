@@ -39,7 +39,7 @@ def check_trainable(name: str) -> None:
         )
     module = sys.modules.get(module_name)
     if module is not None:
-        _check_object(name, module_name, attribute, getattr(module, attribute, None))
+        check_function(name, module_name, attribute, getattr(module, attribute, None))
         return
     try:
         with _cwd_last_on_path():  # as on the workers (caviar.cluster.worker_path)
@@ -67,7 +67,8 @@ def _cwd_last_on_path() -> Iterator[None]:
             sys.path.remove(cwd)
 
 
-def _check_object(name: str, module_name: str, attribute: str, function: object) -> None:
+def check_function(name: str, module_name: str, attribute: str, function: object) -> None:
+    """ValueError unless ``function`` (``module_name:attribute``) can be called as (config, ctx)."""
     if function is None:
         raise ValueError(f"module {module_name!r} has no attribute {attribute!r}")
     if not callable(function):
