@@ -19,7 +19,6 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -472,7 +471,9 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
             super().on_trial_complete(trial_id, result=result, error=error)
 
     def has_checkpoint(self, dirpath: str) -> bool:
-        return bool(super().has_checkpoint(dirpath)) or _restored_trials(dirpath) is not None
+        from caviar.orchestrator.reconcile import restored_trials
+
+        return bool(super().has_checkpoint(dirpath)) or restored_trials(dirpath) is not None
 
     def restore_from_dir(self, dirpath: str) -> None:
         if not super().has_checkpoint(dirpath):
@@ -500,9 +501,9 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
         """
         self._total_samples = max(self._total_samples, plan.total)
         self._finished = self._counter >= self._total_samples
-        base = self.searcher
-        if isinstance(base, ConcurrencyLimiter):
-            base = base.searcher
+        from caviar.orchestrator.reconcile import unwrap
+
+        base = unwrap(self.searcher)
         if isinstance(base, SpaceSearcher):
             base.total = max(base.total, plan.total)
         elif (
@@ -519,9 +520,9 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
         TPE keeps suggesting, coarse-to-fine's last round grows. Never shrinks. False where the
         search cannot grow (confirm: re-trains the winners of a fixed search).
         """
-        base = self.searcher
-        if isinstance(base, ConcurrencyLimiter):
-            base = base.searcher
+        from caviar.orchestrator.reconcile import unwrap
+
+        base = unwrap(self.searcher)
         if isinstance(base, ConfirmingSearcher):
             return False
         if total <= self._total_samples:
@@ -533,24 +534,6 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
         self._total_samples = total
         self._finished = self._counter >= total
         return True
-
-
-def _restored_trials(dirpath: str) -> int | None:
-    """How many trials the experiment state Tune restores from lists (None: there is none).
-
-    Tune reads the newest ``experiment_state-*.json`` of the experiment directory, which it has
-    just copied into ``dirpath``; this reads the same file.
-    """
-    from ray.tune.execution.tune_controller import TuneController
-
-    paths = sorted(Path(dirpath).glob(TuneController.CKPT_FILE_TMPL.format("*")))
-    if not paths:
-        return None
-    try:
-        state = json.loads(paths[-1].read_text())
-    except (OSError, ValueError):
-        return None  # Tune cannot read it either and starts the experiment afresh
-    return len(state.get("trial_data", []))
 
 
 @dataclass(frozen=True)
