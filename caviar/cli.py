@@ -512,7 +512,8 @@ def lr_find(
     output: Annotated[str, typer.Option("-o", "--output", help="Plot (PNG).")] = "lr_find.png",
 ) -> None:
     """LR range test: plot loss vs lr (log axis), print the suggested lr. Starts no Ray."""
-    from caviar.orchestrator.spec import load_spec, nested_error
+    from caviar.errors import nested_error
+    from caviar.orchestrator.spec import load_spec
     from caviar.trainables.data import load_dataset
     from caviar.trainables.lr_find import lr_range_test, representative_config, save_plot
 

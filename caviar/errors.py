@@ -62,3 +62,20 @@ def sweep_failure(error: BaseException) -> SweepFailed | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def closest(word: str, candidates: set[str]) -> str | None:
+    """The candidate nearest to a mistyped ``word``, for a "did you mean" hint, or None."""
+    import difflib
+
+    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def nested_error(prefix: str, error: Exception) -> SpecError:
+    """``"lr: low must be > 0"`` from a lower layer, as ``SpecError("space.lr", "low must be > 0")``."""
+    message = str(error)
+    key, sep, rest = message.partition(": ")
+    if sep and key.isidentifier():
+        return SpecError(f"{prefix}.{key}", rest)
+    return SpecError(prefix, message)

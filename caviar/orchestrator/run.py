@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from caviar.errors import SpecError, sweep_failure
+from caviar.errors import SpecError, nested_error, sweep_failure
 from caviar.orchestrator.limits import NonFiniteMetricStopper, with_time_limit
 from caviar.orchestrator.progress import ProgressCallback
 from caviar.orchestrator.resume_guards import check_resumable
@@ -30,7 +30,7 @@ from caviar.orchestrator.searchers import (
     search_algorithm,
     total_trials,
 )
-from caviar.orchestrator.spec import SweepSpec, nested_error, parse_spec
+from caviar.orchestrator.spec import SweepSpec, parse_spec
 from caviar.orchestrator.steering import sweep_stopped, with_steering
 from caviar.results.callback import ParquetResultsCallback
 from caviar.results.lock import sweep_lock

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from caviar.errors import SpecError, shown
+from caviar.errors import SpecError, closest, nested_error, shown
 from caviar.orchestrator.spec_checks import (
     MAX_CONFIRM,
     MAX_SEED,
@@ -39,6 +39,7 @@ from caviar.trainables.adapter import BUILTIN
 from caviar.trainables.data import DataSpec
 from caviar.trainables.estimator import is_estimator_path
 from caviar.trainables.lookup import check_trainable
+from caviar.trainables.protocol import check_builtin
 
 ALGORITHMS = ("random", "grid", "coarse_to_fine", "tpe", "nsga2")
 # Options of each search algorithm besides ``algorithm`` and ``num_samples``.
@@ -83,7 +84,6 @@ SCHEDULER_DEFAULTS: dict[str, dict[str, Any]] = {
     "median": {"grace_period": 1, "min_samples_required": 3},
     "pbt": {"perturbation_interval": 2},
 }
-MLP_METRICS = {"train_loss", "val_loss", "val_accuracy", "lr_now", "epoch_time_s", "n_params"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 TOP_KEYS = {
     "name",
@@ -297,10 +297,9 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
             raise SpecError(
                 "metric", f"{shown(objective)} is also a parameter of the space; rename one"
             )
-    if trainable == BUILTIN:
-        for index, objective in enumerate(metrics):
-            path = "metric" if len(metrics) == 1 else f"metric[{index}]"
-            _check_mlp(space, objective, data, path)
+    for index, objective in enumerate(metrics):
+        path = "metric" if len(metrics) == 1 else f"metric[{index}]"
+        check_builtin(trainable, space, objective, data, path)
     scoring = parse_scoring(raw.get("scoring"), trainable)
     if is_estimator_path(trainable):
         check_estimator(trainable, space, metrics, scoring)
@@ -415,25 +414,9 @@ def _get(
 def _no_unknown_keys(prefix: str, raw: Mapping[str, Any], known: set[str]) -> None:
     for key in raw:
         if key not in known:
-            suggestion = _closest(str(key), known)
+            suggestion = closest(str(key), known)
             hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
             raise SpecError(f"{prefix}{key}", f"unknown key{hint}")
-
-
-def _closest(word: str, candidates: set[str]) -> str | None:
-    import difflib
-
-    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
-    return matches[0] if matches else None
-
-
-def nested_error(prefix: str, error: Exception) -> SpecError:
-    """``"lr: low must be > 0"`` from a lower layer, as ``SpecError("space.lr", "low must be > 0")``."""
-    message = str(error)
-    key, sep, rest = message.partition(": ")
-    if sep and key.isidentifier():
-        return SpecError(f"{prefix}.{key}", rest)
-    return SpecError(prefix, message)
 
 
 def _mapping(path: str, value: Any) -> Mapping[str, Any]:
@@ -469,60 +452,6 @@ def _parse_data(value: Any, trainable: str) -> DataSpec | None:
         raise nested_error("data", error) from None
     check_data_size(data)
     return data
-
-
-def _extremes(dist: Any) -> list[Any]:
-    """The values of a distribution that a range check must see: its bounds, choices or value."""
-    if isinstance(dist, Choice):
-        return list(dist.values)
-    if isinstance(dist, Constant):
-        return [dist.value]
-    if isinstance(dist, Float | Integer):
-        return [dist.low, dist.high]
-    return []
-
-
-def _check_mlp(space: Space, metric: str, data: DataSpec | None, path: str = "metric") -> None:
-    from caviar.trainables.mlp import ACTIVATIONS, DEFAULTS, LR_SCHEDULES
-
-    for name in space:
-        if name not in DEFAULTS:
-            suggestion = _closest(name, set(DEFAULTS))
-            hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
-            raise SpecError(f"space.{name}", f"not a knob of the mlp trainable{hint}")
-    from caviar.trainables.knobs import check_knob
-
-    for name in space:
-        for value in _extremes(space[name]):
-            try:
-                check_knob(name, value)
-            except ValueError as error:
-                raise nested_error("space", error) from None
-    allowed = {
-        "optimizer": {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"},
-        "activation": set(ACTIVATIONS),
-        "lr_schedule": set(LR_SCHEDULES),
-        "init": {"default", "kaiming", "xavier", "orthogonal"},
-    }
-    for name, values in allowed.items():
-        if name not in space:
-            continue
-        dist = space[name]
-        options = dist.values if isinstance(dist, Choice) else [getattr(dist, "value", None)]
-        for option in options:
-            if option not in values:
-                raise SpecError(
-                    f"space.{name}",
-                    f"unknown value {shown(option)} (known: {', '.join(sorted(values))})",
-                )
-    metrics = set(MLP_METRICS)
-    if data is not None and (data.synthetic == "regression"):
-        metrics.discard("val_accuracy")
-    if metric not in metrics:
-        raise SpecError(
-            path,
-            f"the mlp trainable does not report {shown(metric)} (it reports: {', '.join(sorted(metrics))})",
-        )
 
 
 def _parse_search(value: Any, space: Space) -> SearchSpec:
@@ -717,7 +646,6 @@ def _pbt_mutations(names: list[str] | None, space: Space) -> tuple[str, ...]:
     Only parameters a trainable can change mid-run belong here: a new ``hidden_units`` would not
     fit the checkpointed weights.
     """
-    from caviar.search_spaces import Float
 
     if names is None:
         found = tuple(n for n, d in space.searched.items() if isinstance(d, Float))

@@ -136,7 +136,7 @@ def check_estimator(
     trainable: str, space: Space, metrics: Sequence[str], scoring: Sequence[str]
 ) -> None:
     """The space's keys are constructor parameters and every metric is one the estimator reports."""
-    from caviar.orchestrator.spec import nested_error
+    from caviar.errors import nested_error
     from caviar.trainables.estimator import check_space, estimator_class, reported_metrics
 
     try:
