@@ -79,3 +79,12 @@ def nested_error(prefix: str, error: Exception) -> SpecError:
     if sep and key.isidentifier():
         return SpecError(f"{prefix}.{key}", rest)
     return SpecError(prefix, message)
+
+
+class UnreadableResults(RuntimeError):
+    """Stored results this caviar cannot read: a newer schema, not a caviar sweep, a missing or
+    damaged file. Not bad input (exit 2) but a problem with what is on disk: the CLI prints it on
+    one line and exits 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
