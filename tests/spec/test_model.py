@@ -33,7 +33,9 @@ def test_each_scheduler_parses_into_its_own_typed_variant(tmp_path: Path) -> Non
     assert asha.scheduler.options == {"max_t": asha.max_iterations, "grace_period": 2}
     median = parse_spec(small_spec(tmp_path, scheduler="median")).scheduler
     assert median == MedianSpec(grace_period=1, min_samples_required=3)
-    pbt = parse_spec(small_spec(tmp_path, scheduler={"name": "pbt", "perturbation_factors": [2, 0.5]}))
+    pbt = parse_spec(
+        small_spec(tmp_path, scheduler={"name": "pbt", "perturbation_factors": [2, 0.5]})
+    )
     assert isinstance(pbt.scheduler, PbtSpec)
     assert pbt.scheduler.perturbation_factors == (2, 0.5)
     assert pbt.scheduler.hyperparam_mutations == ("lr",)
@@ -86,7 +88,9 @@ def test_read_options_checks_types_then_ranges_naming_the_key_path(
 
 
 def test_scheduler_spec_builds_a_variant_from_checked_options() -> None:
-    pbt = scheduler_spec("pbt", {"hyperparam_mutations": ["lr"], "perturbation_factors": [1.5, 0.5]})
+    pbt = scheduler_spec(
+        "pbt", {"hyperparam_mutations": ["lr"], "perturbation_factors": [1.5, 0.5]}
+    )
     assert pbt == PbtSpec(hyperparam_mutations=("lr",), perturbation_factors=(1.5, 0.5))
     assert scheduler_spec("asha", {"max_t": 9}).options == {"max_t": 9}
     assert scheduler_spec().name == "fifo"

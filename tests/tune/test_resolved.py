@@ -53,4 +53,6 @@ def test_the_resolved_scheduler_fills_rays_defaults_under_caviars_and_the_given(
     spec = parse_spec(small_spec(tmp_path, scheduler="asha"))
     written = yaml.safe_load(spec_yaml(spec))
     assert written["scheduler"] == resolve_scheduler("asha", max_t=spec.max_iterations)
-    assert parse_spec(written) == spec  # the resolved spec reads back as the same sweep
+    again = parse_spec(written)  # the resolved spec reads back as the same sweep
+    assert spec_yaml(again) == spec_yaml(spec)
+    assert again.scheduler.options == {k: v for k, v in written["scheduler"].items() if k != "name"}
