@@ -23,6 +23,7 @@ from caviar.spec.model import (
     SweepSpec,
     TpeSearch,
     scheduler_spec,
+    search_spec,
 )
 from caviar.spec.parse import parse_spec
 
@@ -46,4 +47,5 @@ __all__ = [
     "load_spec",
     "parse_spec",
     "scheduler_spec",
+    "search_spec",
 ]

@@ -119,6 +119,11 @@ SEARCHES: dict[str, type[SearchSpec]] = {
 ALGORITHMS = tuple(SEARCHES)
 
 
+def search_spec(algorithm: str = "random", num_samples: int = 16, **options: Any) -> SearchSpec:
+    """The variant for ``algorithm`` with ``options`` (already checked values, e.g. in a test)."""
+    return SEARCHES[algorithm](num_samples, **options)
+
+
 # --- scheduler: one variant per scheduler ------------------------------------------------------
 
 

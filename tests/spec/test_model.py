@@ -19,6 +19,7 @@ from caviar.spec import (
     TpeSearch,
     parse_spec,
     scheduler_spec,
+    search_spec,
 )
 from caviar.spec.fields import read_options
 from caviar.spec.model import SCHEDULERS, SEARCHES, caviar_defaults, option_kinds
@@ -87,13 +88,16 @@ def test_read_options_checks_types_then_ranges_naming_the_key_path(
     assert (caught.value.path, caught.value.message) == (path, message)
 
 
-def test_scheduler_spec_builds_a_variant_from_checked_options() -> None:
+def test_scheduler_spec_and_search_spec_build_a_variant_from_checked_options() -> None:
     pbt = scheduler_spec(
         "pbt", {"hyperparam_mutations": ["lr"], "perturbation_factors": [1.5, 0.5]}
     )
     assert pbt == PbtSpec(hyperparam_mutations=("lr",), perturbation_factors=(1.5, 0.5))
     assert scheduler_spec("asha", {"max_t": 9}).options == {"max_t": 9}
     assert scheduler_spec().name == "fifo"
+    tpe = search_spec("tpe", 8, n_startup_trials=3)
+    assert tpe == TpeSearch(num_samples=8, n_startup_trials=3) and tpe.algorithm == "tpe"
+    assert search_spec().algorithm == "random"
 
 
 def test_no_module_of_the_spec_package_imports_ray() -> None:
