@@ -91,9 +91,9 @@ class CoarseToFineSearch(SearchSpec):
     rounds), each zoomed around the ``top_k`` best so far (``margin``: see ``zoom``)."""
 
     algorithm: ClassVar[str] = "coarse_to_fine"
-    rounds: int = option(int, at_least(2), default=3)  # type: ignore[assignment]
-    top_k: int = option(int, at_least(1), default=5)  # type: ignore[assignment]
-    margin: float = option(_NUMBER, between(0, 1), default=0.1)  # type: ignore[assignment]
+    rounds: int = option(int, at_least(2), default=3)
+    top_k: int = option(int, at_least(1), default=5)
+    margin: float = option(_NUMBER, between(0, 1), default=0.1)
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class TpeSearch(SearchSpec):
     """Optuna's TPE: ``n_startup_trials`` random trials first (Optuna's default 10)."""
 
     algorithm: ClassVar[str] = "tpe"
-    n_startup_trials: int | None = option(int, at_least(1))  # type: ignore[assignment]
+    n_startup_trials: int | None = option(int, at_least(1))
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class Nsga2Search(SearchSpec):
     """Optuna's NSGA-II, ``population_size`` per generation (Optuna's default 50)."""
 
     algorithm: ClassVar[str] = "nsga2"
-    population_size: int | None = option(int, at_least(2))  # type: ignore[assignment]
+    population_size: int | None = option(int, at_least(2))
 
 
 SEARCHES: dict[str, type[SearchSpec]] = {
