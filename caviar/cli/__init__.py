@@ -9,13 +9,18 @@ steering). Importing this package loads none of them: ``caviar.cli.grow`` stays 
 
 from __future__ import annotations
 
+import importlib
 import sys
+
+# The modules that register commands on ``caviar.cli.app.app``, in the order ``--help`` lists them.
+COMMANDS = ("sweeps", "jobs", "live", "lr_find", "growing")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line messages and exit codes (``caviar.cli.exits``), never a traceback
     for an error caviar raises on purpose."""
-    from caviar.cli import growing, jobs, live, lr_find, sweeps  # noqa: F401  (they register)
+    for module in COMMANDS:
+        importlib.import_module(f"caviar.cli.{module}")
     from caviar.cli.app import app
     from caviar.cli.exits import run
 
