@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from caviar.errors import SpecError
+from caviar.errors import UnreadableResults
 from caviar.results.location import check_no_credentials
 from caviar.results.tables import widen
 
@@ -446,11 +446,10 @@ def check_schema_version(schema: pa.Schema, path: str) -> None:
     """Refuse files written by a newer caviar whose layout this one does not know."""
     metadata = schema.metadata or {}
     version = int(metadata.get(b"caviar.schema_version", b"1"))
-    if version > SCHEMA_VERSION:  # a SpecError (a ValueError): the CLI prints one line, exits 2
-        raise SpecError(
-            path,
-            f"results schema version {version}, this caviar reads up to {SCHEMA_VERSION}: "
-            "upgrade caviar-sweep",
+    if version > SCHEMA_VERSION:  # not bad input: the CLI prints one line, exits 1
+        raise UnreadableResults(
+            f"{path}: results schema version {version}, this caviar reads up to "
+            f"{SCHEMA_VERSION}: upgrade caviar-sweep"
         )
 
 
