@@ -75,9 +75,8 @@ def mnist1d_arrays(args: dict[str, Any]) -> dict[str, np.ndarray]:
 
     key = json.dumps({"version": version("mnist1d"), **args}, sort_keys=True, default=str)
     path = cache_dir() / f"mnist1d-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        with np.load(path) as cached:
-            return {name: cached[name] for name in ("x", "y", "x_test", "y_test")}
+    with contextlib.suppress(OSError, ValueError, KeyError), np.load(path) as cached:
+        return {name: cached[name] for name in ("x", "y", "x_test", "y_test")}
     # make_dataset seeds numpy's and Python's global RNGs with its own seed (42), to build the
     # same data everywhere: keep the caller's streams.
     numpy_state, python_state = np.random.get_state(), random.getstate()
