@@ -24,15 +24,15 @@ global RNG; here the same softmax over bracket sizes draws from a generator seed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from caviar.objective import Objective
 
-__all__ = ["CONTINUE", "STOP", "Asha", "Bracket", "milestones"]
+__all__ = ["CONTINUE", "STOP", "Asha", "Bracket", "Rungs", "milestones"]
 
 CONTINUE, STOP = "CONTINUE", "STOP"  # Ray's TrialScheduler.CONTINUE / STOP
 
@@ -43,6 +43,18 @@ def milestones(
     """The rungs of bracket ``s``, lowest first, computed as Ray's ``_Bracket`` computes them."""
     count = int(np.log(max_t / grace_period) / np.log(reduction_factor) - s + 1)
     return [grace_period * reduction_factor ** (k + s) for k in range(count)]
+
+
+class Rungs(Protocol):
+    """What decides for bundle members: an ``Asha``, or a proxy to one the whole sweep shares."""
+
+    def on_result(self, trial_id: str, iteration: float, value: Any) -> str: ...
+
+    def on_complete(self, trial_id: str, iteration: float, value: Any) -> None: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def load(self, state: Mapping[str, Any]) -> None: ...
 
 
 @dataclass
@@ -147,6 +159,12 @@ class Asha:
         reward = self.reward(value)
         if reward is not None:
             self.brackets[self.add(trial_id)].on_result(trial_id, iteration, reward)
+
+    def replay(self, rows: Iterable[tuple[str, float, Any]]) -> None:
+        """Rebuild the rungs from stored results ``(trial_id, iteration, value)`` in any order,
+        e.g. a sweep's curves on resume: what a trial recorded depends only on its own curve."""
+        for trial_id, iteration, value in sorted(rows, key=lambda row: (row[0], row[1])):
+            self.on_complete(trial_id, iteration, value)
 
     def state(self) -> dict[str, Any]:
         """Plain data (lists, dicts, numbers), for ``load``: the rungs and the bracket of each trial."""

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from caviar.objective import Objective, as_mode
-from caviar.schedule import STOP, Asha
+from caviar.schedule import STOP, Asha, Rungs
 from caviar.trainables.fused import FusedMLP
 from caviar.trainables.loop import (
     DIVERGED,
@@ -81,7 +81,7 @@ class MemberStopper:
     """
 
     def __init__(
-        self, rule: Mapping[str, Any], rungs: Asha | None = None, prefix: str = ""
+        self, rule: Mapping[str, Any], rungs: Rungs | None = None, prefix: str = ""
     ) -> None:
         self.objective = stop_objective(rule)
         self.asha = (
@@ -118,7 +118,7 @@ class MemberStopper:
 
 
 def train_bundle(
-    config: Mapping[str, Any], ctx: TrainContext, rungs: Asha | None = None, prefix: str = ""
+    config: Mapping[str, Any], ctx: TrainContext, rungs: Rungs | None = None, prefix: str = ""
 ) -> None:
     """Train every member of the bundle in ``config``, reporting each one's curve every epoch.
 

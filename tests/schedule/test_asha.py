@@ -161,3 +161,14 @@ def test_same_decisions_as_rays_asha_on_the_same_sequence(
     assert expected  # the sequences do cut trials
     ray_rungs = [{k: v for k, v in r.items()} for _, r in ray._brackets[0]._rungs]
     np.testing.assert_equal([dict(r) for _, r in ours.brackets[0].rungs], ray_rungs)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rungs_rebuilt_from_the_stored_rows_equal_the_live_ones(seed: int) -> None:
+    events = _random_run(seed, n=10, epochs=8)
+    live = Asha(MIN, max_t=8, grace_period=1, reduction_factor=2)
+    stopped = _decide(events, live.on_result, live.on_complete)
+    stored = [e for e in events if e[0] not in stopped or e[1] <= stopped[e[0]]]  # curves/ rows
+    rebuilt = Asha(MIN, max_t=8, grace_period=1, reduction_factor=2)
+    rebuilt.replay(reversed(stored))
+    np.testing.assert_equal(rebuilt.state()["rungs"], live.state()["rungs"])
