@@ -37,6 +37,10 @@ def resolve(name: str) -> TrainFunction:
         from caviar.trainables.mlp import train_mlp
 
         return train_mlp
+    if name == "cnn":
+        from caviar.trainables.cnn import train_cnn
+
+        return train_cnn
     if name.startswith("sklearn:"):  # a scikit-learn estimator class (trainables/estimator.py)
         from caviar.trainables.estimator import EstimatorTrainable
 

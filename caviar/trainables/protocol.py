@@ -60,7 +60,10 @@ class TrainContext(Protocol):
 
 
 # Built-in trainable name -> "module:attribute" of its loop.ModelFamily (imported when checked).
-BUILTIN_FAMILIES: dict[str, str] = {"mlp": "caviar.trainables.mlp:MLP"}
+BUILTIN_FAMILIES: dict[str, str] = {
+    "mlp": "caviar.trainables.mlp:MLP",
+    "cnn": "caviar.trainables.cnn:CNN",
+}
 
 # The metrics of the shared epoch loop (loop.REPORTED, kept torch-free here; a test ties them).
 MLP_METRICS = frozenset(
