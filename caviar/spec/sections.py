@@ -28,9 +28,9 @@ from caviar.spec.model import (
     option_kinds,
 )
 from caviar.spec.rules import check_search
-from caviar.trainables.adapter import BUILTIN
 from caviar.trainables.data import DataSpec
 from caviar.trainables.estimator import is_estimator_path
+from caviar.trainables.protocol import BUILTIN_FAMILIES
 
 
 def parse_space(value: Any) -> Space:
@@ -52,7 +52,7 @@ def parse_space(value: Any) -> Space:
 
 def parse_data(value: Any, trainable: str) -> DataSpec | None:
     if value is None:
-        return DataSpec() if trainable == BUILTIN or is_estimator_path(trainable) else None
+        return DataSpec() if trainable in BUILTIN_FAMILIES or is_estimator_path(trainable) else None
     found = mapping("data", value)
     try:
         data = DataSpec.from_dict(dict(found))
