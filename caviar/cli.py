@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from caviar.errors import SpecError, SweepFailed, UnreadableResults
+from caviar.errors import SpecError, SweepFailed
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -732,7 +732,7 @@ def main(argv: list[str] | None = None) -> None:
     except SpecError as error:
         print(f"caviar: error: {error}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
-    except (SweepFailed, UnreadableResults) as error:
+    except SweepFailed as error:
         print(f"caviar: error: {error}", file=sys.stderr)
         sys.exit(EXIT_FAILED)
     except typer.Exit as error:

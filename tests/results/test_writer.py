@@ -25,7 +25,6 @@ from caviar.results.schema import (
 )
 from caviar.results.status import ERROR, RUNNING, STOPPED, TERMINATED, TrialRecord
 from caviar.results.store import CURVES_DIR, SweepStore
-from caviar.results.sweep_dir import open_sweep_dir
 from caviar.results.tables import TIMESTAMP
 from caviar.results.tracebacks import NO_ERROR_TEXT, error_line
 from caviar.results.writer import KnownTrial, ResultsWriter
@@ -104,32 +103,6 @@ def test_a_newer_schema_is_unreadable_results_not_bad_input() -> None:
         check_schema_version(schema, "s/trials.parquet")
     assert not isinstance(UnreadableResults("x"), ValueError)  # not a SpecError (exit 2)
     check_schema_version(pa.schema([], metadata={VERSION_KEY: b"1"}), "old")  # older: fine
-
-
-@pytest.mark.parametrize(
-    ("setup", "message"),
-    [
-        (lambda d: None, "no caviar sweep at .* \\(sweep.yaml not found\\)"),
-        (lambda d: (d / "sweep.yaml").write_text("- a list\n"), "is not a caviar sweep spec"),
-        (lambda d: (d / "sweep.yaml").write_text("a: [\n"), "sweep.yaml cannot be read"),
-        (lambda d: (d / "sweep.yaml").write_bytes(b"\xff\xfe"), "sweep.yaml cannot be read"),
-    ],
-)
-def test_open_sweep_dir_refuses_what_is_not_a_sweep_in_one_line(
-    tmp_path: Path, setup: object, message: str
-) -> None:
-    tmp_path.joinpath("d").mkdir()
-    setup(tmp_path / "d")  # type: ignore[operator]
-    with pytest.raises(UnreadableResults, match=message) as raised:
-        open_sweep_dir(str(tmp_path / "d"))
-    assert "\n" not in str(raised.value)
-
-
-def test_open_sweep_dir_reads_the_spec_and_its_objectives(tmp_path: Path) -> None:
-    new_writer(tmp_path / "w")
-    sweep = open_sweep_dir(str(tmp_path / "w"))
-    assert (sweep.name, sweep.objective) == ("w", Objective("loss", "min"))
-    assert sweep.spec["space"] == SPACE and sweep.text == SPEC
 
 
 def test_status_follows_the_trials_events() -> None:

@@ -63,12 +63,14 @@ def sink_factories(
 
 def export_sweep(sweep_dir: str, tracker: str, options: Mapping[str, Any]) -> tuple[int, int]:
     """Replay a sweep's Parquet tables into ``tracker``: (trials, curve rows) sent."""
+    import yaml
+
     from caviar.results.readers import read_curves, read_trials
-    from caviar.results.sweep_dir import open_sweep_dir
+    from caviar.results.store import SPEC_FILE, SweepStore
     from caviar.search_spaces import Space
 
-    sweep = open_sweep_dir(sweep_dir)
-    spec, name = sweep.spec, sweep.name
+    spec = yaml.safe_load(SweepStore.at(sweep_dir).read_text(SPEC_FILE)) or {}
+    name = str(spec.get("name") or sweep_dir.rstrip("/").rsplit("/", 1)[-1])
     trials = read_trials(sweep_dir, dtype_backend="pyarrow")
     curves = read_curves(sweep_dir, dtype_backend="pyarrow")
     space = Space.from_dict(spec.get("space") or {})
