@@ -16,7 +16,7 @@ from caviar.orchestrator.spec import parse_spec
 from tests.conftest import small_spec
 
 pytestmark = pytest.mark.xdist_group("ray")
-OBJECTIVE = "tests.orchestrator.objectives:quadratic"
+OBJECTIVE = "tests.tune.objectives:quadratic"
 
 
 def quadratic_spec(tmp_path: Path, name: str, **overrides: Any) -> dict[str, Any]:

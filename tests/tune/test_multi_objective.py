@@ -55,7 +55,7 @@ def test_non_dominated_is_the_definition(modes: list[str]) -> None:
 def spec(tmp_path: Path, algorithm: str, **search: Any) -> dict[str, Any]:
     return {
         "name": f"mo-{algorithm}",
-        "trainable": "tests.orchestrator.two_objectives:train",
+        "trainable": "tests.tune.two_objectives:train",
         "metric": ["loss", "cost"],
         "mode": ["min", "min"],
         "space": {"x": "uniform(0, 1)", "y": "uniform(0, 1)", "epochs": 2},
