@@ -28,7 +28,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from caviar.cluster import worker_path
+from caviar.cluster import compat, worker_path
 from caviar.errors import SpecError
 
 PROBE_TIMEOUT_S = 3.0
@@ -56,10 +56,8 @@ def gcs_target(address: str) -> tuple[str, int]:
         if scheme != "ray":
             raise SpecError("--address", f"use auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
         return _split_host_port(address, rest.split("/", 1)[0])
-    from ray._private import services
-
     try:
-        canonical = services.canonicalize_bootstrap_address(address)
+        canonical = compat.bootstrap_address(address)
     except (ConnectionError, ValueError) as error:
         raise SpecError(
             "--address", f"cannot connect to Ray at {address!r}: {_first_line(error)}"
@@ -127,15 +125,11 @@ def match_auth_mode(address: str, token_wanted: bool) -> None:
     """
     if "RAY_AUTH_MODE" in os.environ:
         return
-    from ray._raylet import Config  # type: ignore[attr-defined]
-
     if not token_wanted:
         os.environ["RAY_AUTH_MODE"] = "disabled"
-        Config.initialize("")
+        compat.reload_ray_config()
         return
-    from ray._raylet import AuthenticationTokenLoader  # type: ignore[attr-defined]
-
-    if not AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+    if not compat.has_auth_token():
         raise SpecError(
             "--address",
             f"the Ray cluster at {address!r} asks for an auth token and none is set here: put it "
@@ -143,7 +137,7 @@ def match_auth_mode(address: str, token_wanted: bool) -> None:
             "on the head prints it)",
         )
     os.environ["RAY_AUTH_MODE"] = "token"
-    Config.initialize("")
+    compat.reload_ray_config()
 
 
 @contextmanager

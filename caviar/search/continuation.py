@@ -4,9 +4,9 @@ Each chosen trial resumes from the last checkpoint Ray Tune stored for it (``tun
 as the same Tune trial, so its curve goes on under the same trial_id with the next iteration
 numbers, and the trials table gets its new last and best values. How: the chosen trials are marked
 unfinished in Tune's newest experiment snapshot with ``epochs`` raised to E, and the sweep is
-resumed; the sweep's early-stopping scheduler and its searcher no longer see those trials
-(``Continued``), so ASHA's ``max_t`` does not stop them and TPE's finished trials stay as told.
-Every other trial is left as it was. A trial without a checkpoint is named and left alone.
+resumed (``caviar.tune.continuation``); the sweep's early-stopping scheduler and its searcher no
+longer see those trials (``Continued``), so ASHA's ``max_t`` does not stop them and TPE's
+finished trials stay as told. Every other trial is left as it was. A trial without a checkpoint is named and left alone.
 """
 
 from __future__ import annotations
@@ -15,19 +15,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow.fs as pafs
-from ray.tune.experiment import Trial
-from ray.tune.schedulers import TrialScheduler
-
 from caviar.errors import SpecError
-from caviar.orchestrator.history import entries, recorded, with_entry, write_recorded
-from caviar.orchestrator.run import SweepOutcome, has_tune_state, resume_sweep
-from caviar.orchestrator.schedulers import PassThrough
+from caviar.objective import Objective, as_mode
+from caviar.orchestrator.history import entries, recorded, with_entry
 from caviar.orchestrator.spec import SweepSpec, parse_spec
-from caviar.results.store import TUNE_DIR, SweepStore
+from caviar.results.store import SweepStore
+from caviar.search.grow import refuse_if_running
+from caviar.search.snapshot import has_trial_checkpoint, has_tune_state, read_snapshot, snapshots
 
 CONTINUE = "continue"
 EPOCHS = "epochs"
+PAUSED = "PAUSED"  # Ray Tune's Trial.PAUSED: a trial Tune resumes
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,6 @@ def continued_trials(raw: dict[str, Any]) -> set[str]:
 
 def check_continue(sweep_uri: str, top: int, epochs: int) -> Continuation:
     """Every check of ``caviar continue`` that needs no Ray; SpecError names what is wrong."""
-    from caviar.orchestrator.grow import _refuse_if_running
     from caviar.results.readers import read_trials
 
     if top < 1:
@@ -63,13 +60,14 @@ def check_continue(sweep_uri: str, top: int, epochs: int) -> Continuation:
         raise SpecError("--epochs", f"the sweep's space has no {EPOCHS!r} for continue to raise")
     if spec.scheduler.name == "pbt" or spec.fuse is not None:
         raise SpecError("SWEEP_DIR", "trials of pbt or fused sweeps cannot be continued yet")
-    _refuse_if_running(store, sweep_uri)
+    refuse_if_running(store, sweep_uri)
     trials = read_trials(sweep_uri)
     column = f"best_{spec.metric}"
     if len(trials) == 0 or column not in trials:
         raise SpecError("SWEEP_DIR", f"{sweep_uri} has no trial with a value of {spec.metric!r}")
     finished = trials[(trials["status"] == "TERMINATED") & trials[column].notna()]
-    best = finished.sort_values(column, ascending=spec.mode == "min", kind="stable").head(top)
+    objective = Objective(spec.metric, as_mode(spec.mode))
+    best = finished.sort_values(column, ascending=objective.ascending, kind="stable").head(top)
     if len(best) == 0:
         raise SpecError("SWEEP_DIR", f"{sweep_uri} has no finished trial to continue")
     planned = {str(r["trial_id"]): int(r[EPOCHS]) for r in best.to_dict("records")}
@@ -81,14 +79,13 @@ def check_continue(sweep_uri: str, top: int, epochs: int) -> Continuation:
     done = {str(r["trial_id"]): int(r["iterations"] or 0) for r in best.to_dict("records")}
     if not has_tune_state(store):
         raise SpecError("SWEEP_DIR", f"{sweep_uri} has no Ray Tune state with checkpoints")
-    snapshot = _newest_snapshot(store)
-    with store.filesystem.open_input_stream(snapshot) as stream:
-        state = json.loads(bytes(stream.read()).decode())
+    snapshot = snapshots(store)[-1]
+    state = read_snapshot(store, snapshot)
     chosen, notes = [], []
     for trial_id in planned:
         if done[trial_id] >= epochs:
             notes.append(f"trial {trial_id} has trained {done[trial_id]} epochs already")
-        elif not _has_checkpoint(store, trial_id):
+        elif not has_trial_checkpoint(store, trial_id):
             notes.append(f"trial {trial_id} has no checkpoint to continue from; left as it was")
         else:
             chosen.append(trial_id)
@@ -101,59 +98,16 @@ def check_continue(sweep_uri: str, top: int, epochs: int) -> Continuation:
     return Continuation(sweep_uri, store, grown, spec, epochs, chosen, notes, snapshot, text)
 
 
-def _newest_snapshot(store: SweepStore) -> str:
-    selector = pafs.FileSelector(store.path(TUNE_DIR), allow_not_found=True)
-    names = sorted(
-        info.path
-        for info in store.filesystem.get_file_info(selector)
-        if info.base_name.startswith("experiment_state") and info.base_name.endswith(".json")
-    )
-    return names[-1]
-
-
-def _has_checkpoint(store: SweepStore, trial_id: str) -> bool:
-    selector = pafs.FileSelector(store.path(TUNE_DIR, trial_id), allow_not_found=True)
-    return any(
-        info.type == pafs.FileType.Directory and info.base_name.startswith("checkpoint_")
-        for info in store.filesystem.get_file_info(selector)
-    )
-
-
 def _unfinished(state: dict[str, Any], chosen: set[str], epochs: int) -> dict[str, Any]:
     """The snapshot with the chosen trials PAUSED (Tune resumes them) and their epochs raised."""
     rows = []
     for trial_json, metadata in state["trial_data"]:
         trial = json.loads(trial_json)
         if trial.get("trial_id") in chosen:
-            trial["status"] = Trial.PAUSED
+            trial["status"] = PAUSED
             for key in ("config", "_Trial__unresolved_config", "evaluated_params"):
                 if isinstance(trial.get(key), dict) and EPOCHS in trial[key]:
                     trial[key][EPOCHS] = epochs
             trial_json = json.dumps(trial, indent=2)
         rows.append([trial_json, metadata])
     return {**state, "trial_data": rows}
-
-
-def continue_trials(continuation: Continuation, show_progress: bool = True) -> SweepOutcome:
-    """Mark the chosen trials unfinished, record it, resume the sweep (Ray must be connected)."""
-    from caviar.results.lock import sweep_lock
-
-    store = continuation.store
-    with sweep_lock(store, "continue"):  # re-entrant: resume_sweep takes it again
-        relative = continuation.snapshot[len(store.root) + 1 :]
-        store.write_text(relative, continuation.snapshot_text)
-        write_recorded(store, continuation.raw)
-        return resume_sweep(continuation.sweep_uri, show_progress)
-
-
-class Continued(PassThrough):
-    """The sweep's scheduler for its other trials; continued trials just train on to the end."""
-
-    note = "continued trials train to the end"
-
-    def __init__(self, scheduler: TrialScheduler, trial_ids: set[str]) -> None:
-        super().__init__(scheduler)
-        self.trial_ids = set(trial_ids)
-
-    def passes(self, trial: Trial) -> bool:
-        return trial.trial_id in self.trial_ids

@@ -1,8 +1,8 @@
-"""``caviar extend``: the same sweep gets N more trials, its search carried on.
+"""``caviar extend``: the same sweep gets N more trials, its search carried on (the checks, no Ray).
 
 Extending is raising the budget in the recorded spec (``search.num_samples``, and ``budget.trials``
-if set, by N, with a history entry) and resuming: Ray Tune restores the search as it was, and
-``ResumableSearch.grow`` raises its totals. Random search continues its seeded stream (trial ``i``
+if set, by N, with a history entry) and resuming (``caviar.tune.grow.extend``): Ray Tune restores
+the search as it was, and ``ResumableSearch.grow`` raises its totals. Random search continues its seeded stream (trial ``i``
 gets the config it would have had in a sweep planned N larger), TPE's restored study has seen every
 earlier result, coarse-to-fine adds rounds zoomed on all trials so far. Nothing that finished runs
 again, and a kill -9 during the extension is continued by ``caviar resume`` like any sweep.
@@ -10,18 +10,15 @@ again, and a kill -9 during the extension is continued by ``caviar resume`` like
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from caviar.errors import SpecError
-from caviar.orchestrator.history import recorded, with_entry, write_recorded
-from caviar.orchestrator.plan import EXTEND
-from caviar.orchestrator.run import SweepOutcome, has_tune_state, resume_sweep
+from caviar.orchestrator.history import recorded, with_entry
 from caviar.orchestrator.spec import SweepSpec, parse_spec
 from caviar.results.store import SweepStore
-
-log = logging.getLogger(__name__)
+from caviar.search.plan import EXTEND
+from caviar.search.snapshot import has_tune_state
 
 
 @dataclass(frozen=True)
@@ -50,7 +47,7 @@ def check_extend(sweep_uri: str, trials: int, time_s: float | None = None) -> Ex
             "SWEEP_DIR", f"{sweep_uri}: its recorded spec no longer parses: {error}"
         ) from None
     _check_extendable(spec)
-    _refuse_if_running(store, sweep_uri)
+    refuse_if_running(store, sweep_uri)
     if not has_tune_state(store):
         raise SpecError(
             "SWEEP_DIR",
@@ -87,17 +84,7 @@ def _check_extendable(spec: SweepSpec) -> None:
         raise SpecError("fuse", "a sweep of fused trials cannot be extended yet")
 
 
-def extend(extension: Extension, show_progress: bool = True) -> SweepOutcome:
-    """Raise the recorded budget, then resume the sweep (Ray must be connected)."""
-    from caviar.results.lock import sweep_lock
-
-    with sweep_lock(extension.store, "extend"):  # re-entrant: resume_sweep takes it again
-        write_recorded(extension.store, extension.raw)
-        log.info("extending %s by %d trials", extension.sweep_uri, extension.trials)
-        return resume_sweep(extension.sweep_uri, show_progress, time_budget_s=extension.time_s)
-
-
-def _refuse_if_running(store: SweepStore, sweep_uri: str) -> None:
+def refuse_if_running(store: SweepStore, sweep_uri: str) -> None:
     """SweepLocked (one line, exit 2) if another driver holds the sweep: growing a running sweep
     from a second driver would run two Tune loops on one experiment. The lock is only probed
     here, before Ray starts; ``extend`` and ``continue`` hold it while they run."""

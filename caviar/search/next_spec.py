@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from caviar.errors import SpecError
+from caviar.objective import Objective, as_mode
 from caviar.orchestrator.history import HISTORY, recorded
 from caviar.orchestrator.spec import parse_spec
 from caviar.search_spaces import Constant, Distribution, Float, Param, Space, zoom
@@ -60,10 +61,10 @@ def zoom_spec(sweep_uri: str, top_k: int = 5, margin: float = 0.1) -> ZoomedSpec
         {str(k): v for k, v in row.items() if not _missing(v)}
         for row in finished.rename(columns={column: "__metric__"}).to_dict("records")
     ]
-    mode: Literal["min", "max"] = "max" if spec.mode == "max" else "min"
-    best = sorted(records, key=lambda r: float(r["__metric__"]), reverse=mode == "max")[:top_k]
+    objective = Objective(spec.metric, as_mode(spec.mode))
+    best = sorted(records, key=lambda r: objective.loss(float(r["__metric__"])))[:top_k]
     try:
-        narrowed = zoom(spec.space, best, "__metric__", mode, top_k, margin)
+        narrowed = zoom(spec.space, best, "__metric__", objective.mode, top_k, margin)
     except ValueError as error:
         raise SpecError("SWEEP_DIR", str(error)) from None
     narrowed = Space(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from caviar.errors import SpecError
+from caviar.objective import Objective, as_mode
 from caviar.orchestrator.history import recorded
 from caviar.orchestrator.spec import SweepSpec, parse_spec
 from caviar.search_spaces import Constant, Space
@@ -150,13 +151,11 @@ def optuna_storage(warm: WarmStart, space: Space, mode: str, study_name: str) ->
     """An in-memory Optuna storage whose study holds the old trials, for OptunaSearch to load."""
     import optuna
 
-    from caviar.search_spaces.convert import optuna_distribution, to_optuna_value
+    from caviar.search_spaces.optuna import optuna_distribution, to_optuna_value
 
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(
-        storage=storage,
-        study_name=study_name,
-        direction="maximize" if mode == "max" else "minimize",
+        storage=storage, study_name=study_name, direction=Objective("", as_mode(mode)).direction
     )
     for trial in warm.trials:
         params, distributions = {}, {}
@@ -193,5 +192,4 @@ def zoomed_first_round(
     rows = [{**t.params, "__metric__": t.best} for t in warm.trials if t.params]
     if not rows:
         return space
-    order: Literal["min", "max"] = "max" if mode == "max" else "min"
-    return zoom(space, rows, "__metric__", order, top_k, margin)
+    return zoom(space, rows, "__metric__", as_mode(mode), top_k, margin)

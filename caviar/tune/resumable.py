@@ -1,6 +1,6 @@
-"""Every scheduler's decision state saved with each Tune snapshot and restored on resume.
+"""A sweep that resumes as it would have run: the scheduler's state and the search's progress.
 
-Ray Tune snapshots its searcher and callbacks but not its scheduler, and Ray's schedulers key their
+The scheduler: Ray Tune snapshots its searcher and callbacks but not its scheduler, and Ray's schedulers key their
 state by ``Trial`` objects, which a resume recreates. ``ResumableScheduler`` wraps Ray's scheduler;
 ``state()`` pickles the scheduler's attributes with every Trial replaced by its trial_id (pickle's
 ``persistent_id``), and ``load()`` keeps that until Tune has re-added the restored trials, then
@@ -17,6 +17,10 @@ Two more things make a resumed sweep decide as an uninterrupted one would:
 * A trial that restarts from an earlier iteration (from scratch with no checkpoint, or from an
   older checkpoint) reports iterations the scheduler saw before; the median rule's history of that
   trial is cut back to before them, so they are not counted twice.
+
+The search (``ResumableSearch``): Tune's search generator, whose progress after a resume is the
+restored trial list's length, and which grows to a larger plan (``caviar extend``, trials added
+from the dashboard).
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ from typing import Any
 from ray import cloudpickle
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import MedianStoppingRule, TrialScheduler
+from ray.tune.search import SearchGenerator
+
+from caviar.search.plan import SearchPlan
+from caviar.tune import compat
+from caviar.tune.wrappers import SchedulerWrapper
 
 TIME_ATTR = "training_iteration"
 
@@ -79,45 +88,32 @@ def dump_state(scheduler: TrialScheduler) -> dict[str, Any]:
     return {"attributes": buffer.getvalue(), "trial_ids": sorted(pickler.trial_ids)}
 
 
-class ResumableScheduler(TrialScheduler):  # type: ignore[misc]
+class ResumableScheduler(SchedulerWrapper):
     """Ray's scheduler, its state saved by trial_id and restored after a resume."""
 
-    def __init__(self, scheduler: TrialScheduler) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.scheduler = scheduler
+    def __init__(self, inner: TrialScheduler) -> None:
+        super().__init__(inner)
         self._pending: dict[str, Any] | None = None
         self._restored: dict[str, Any] = {}
 
     # Saving and restoring (called by SchedulerStateCallback with Tune's snapshot)
 
     def state(self) -> dict[str, Any]:
-        self._materialize()
-        return dump_state(self.scheduler)
+        self.ready()
+        return dump_state(self.inner)
 
     def load(self, state: dict[str, Any]) -> None:
         """Keep ``state`` until Tune has re-added the restored trials (see the module docstring)."""
         self._pending = state
         self._restored = {}
 
-    def _materialize(self) -> None:
+    def ready(self) -> None:
+        """Apply the loaded state (once Tune re-added the trials it names: any later call)."""
         if self._pending is None:
             return
         pending, self._pending = self._pending, None
         attributes = _Unpickler(pending["attributes"], self._restored).load()
-        self.scheduler.__dict__.update(attributes)
-
-    # Tune's scheduler interface, forwarded
-
-    @property
-    def metric(self) -> Any:
-        return self.scheduler.metric
-
-    @property
-    def supports_buffered_results(self) -> bool:
-        return bool(self.scheduler.supports_buffered_results)
-
-    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        return bool(self.scheduler.set_search_properties(metric, mode, **spec))
+        self.inner.__dict__.update(attributes)
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
         if self._pending is not None:
@@ -126,32 +122,12 @@ class ResumableScheduler(TrialScheduler):  # type: ignore[misc]
                 return
             if trial.status in (Trial.TERMINATED, Trial.ERROR):
                 return  # restored and finished, unknown to the state: nothing to schedule
-        self._materialize()
-        self.scheduler.on_trial_add(tune_controller, trial)
-
-    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
-        self._materialize()
-        self.scheduler.on_trial_error(tune_controller, trial)
+        super().on_trial_add(tune_controller, trial)
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
-        self._materialize()
-        _forget_from(self.scheduler, trial, result)
-        return self.scheduler.on_trial_result(tune_controller, trial, result)  # type: ignore[no-any-return]
-
-    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
-        self._materialize()
-        self.scheduler.on_trial_complete(tune_controller, trial, result)
-
-    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
-        self._materialize()
-        self.scheduler.on_trial_remove(tune_controller, trial)
-
-    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
-        self._materialize()
-        return self.scheduler.choose_trial_to_run(tune_controller)  # type: ignore[no-any-return]
-
-    def debug_string(self) -> str:
-        return str(self.scheduler.debug_string())
+        self.ready()
+        _forget_from(self.inner, trial, result)
+        return super().on_trial_result(tune_controller, trial, result)
 
 
 def _forget_from(scheduler: TrialScheduler, trial: Trial, result: dict[str, Any]) -> None:
@@ -159,9 +135,89 @@ def _forget_from(scheduler: TrialScheduler, trial: Trial, result: dict[str, Any]
     if not isinstance(scheduler, MedianStoppingRule):
         return
     time = result.get(TIME_ATTR)
-    history = scheduler._results.get(trial)
+    histories = compat.median_history(scheduler)
+    history = histories.get(trial)
     if time is None or not history:
         return
     kept = [r for r in history if r.get(TIME_ATTR, 0) < time]
     if len(kept) < len(history):
-        scheduler._results[trial] = kept
+        histories[trial] = kept
+
+
+def find_resumable(scheduler: TrialScheduler) -> ResumableScheduler | None:
+    """The ResumableScheduler inside caviar's wrappers (None for fifo)."""
+    from caviar.tune.wrappers import chain
+
+    return next((s for s in chain(scheduler) if isinstance(s, ResumableScheduler)), None)
+
+
+class ResumableSearch(SearchGenerator):  # type: ignore[misc]
+    """Ray Tune's SearchGenerator, whose progress on resume is the restored trial list's length.
+
+    Tune's snapshot is several files (the trial list, the generator's state, the searcher's state)
+    that a background thread uploads one by one, each from whichever save last rewrote it; a kill -9
+    can leave them from different moments. Restored as saved, a searcher state ahead of the trial
+    list ends the sweep with trials missing (seen: 1 of 6), one behind it runs configs twice. The
+    trial list is the truth: trial ``i`` was created with config ``i``, so the generator and a
+    SpaceSearcher continue at ``len(trials)``.
+    """
+
+    # ``caviar extend`` raises the sweep's budget: set before Tune restores the search, applied
+    # after (``grow``), since the restored state carries the old totals.
+    plan: SearchPlan | None = None
+    # Trials that ``caviar continue`` trains past their planned epochs: the searcher has their
+    # results already (TPE told them), so their new ones are not passed on.
+    frozen: frozenset[str] = frozenset()
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if trial_id not in self.frozen:
+            super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        if trial_id not in self.frozen:
+            super().on_trial_complete(trial_id, result=result, error=error)
+
+    def has_checkpoint(self, dirpath: str) -> bool:
+        from caviar.tune.reconcile import restored_trials
+
+        return bool(super().has_checkpoint(dirpath)) or restored_trials(dirpath) is not None
+
+    def restore_from_dir(self, dirpath: str) -> None:
+        if not super().has_checkpoint(dirpath):
+            # A trial list without the generator's state (its upload had not finished): Tune
+            # cannot continue it, so it starts the sweep afresh (it catches this error).
+            raise RuntimeError(f"no search state next to the experiment state in {dirpath}")
+        super().restore_from_dir(dirpath)
+        from caviar.tune.reconcile import reconcile, restored_trials
+
+        trials = restored_trials(dirpath)
+        if trials is None:
+            return
+        compat.set_generator_progress(self, created=len(trials))
+        reconcile(self.searcher, trials)  # per-trial state (TPE, confirm:) and the next config
+        if self.plan is not None:
+            self.grow(self.plan)
+
+    def grow(self, plan: SearchPlan) -> bool:
+        """Raise the trials this search makes to ``plan.total`` (never lowers them).
+
+        Used both before a resumed run (``caviar extend``: the plan from the recorded spec) and
+        while one runs (trials added from the dashboard). Random and grid continue their seeded
+        stream (trial ``i`` is ``config_at(i)`` as in a sweep planned that large), coarse-to-fine
+        takes the plan's rounds (or its last round grows), TPE's study goes on learning from every
+        result it was told. False where the search cannot grow (``confirm:`` re-trains the
+        winners of a fixed search).
+        """
+        from caviar.tune.reconcile import unwrap
+        from caviar.tune.searchers import ConfirmingSearcher
+
+        base = unwrap(self.searcher)
+        if isinstance(base, ConfirmingSearcher):
+            return False
+        if hasattr(base, "grow"):
+            base.grow(plan)
+        _, total = compat.generator_progress(self)
+        compat.set_generator_progress(self, total=max(total, plan.total))
+        return True

@@ -4,6 +4,7 @@ Everything is Ray's: ASHA, HyperBand, the median stopping rule and PBT. caviar a
 pieces around them: PBT's explore step perturbs each hyperparameter on its own scale and within its
 bounds (``SpaceExplorer``, Ray's documented ``custom_explore_fn`` hook), and confirmation trials
 (``confirm:``) bypass early stopping (``ConfirmationPassThrough``) so they all train to the end.
+Every wrapper is a ``caviar.tune.wrappers.SchedulerWrapper``.
 """
 
 from __future__ import annotations
@@ -23,11 +24,24 @@ from ray.tune.schedulers import (
     TrialScheduler,
 )
 
-from caviar.orchestrator.resumable import ResumableScheduler
 from caviar.orchestrator.spec import SchedulerSpec
 from caviar.search_spaces import Choice, Constant, Distribution, Float, Integer, Space
 from caviar.search_spaces.distributions import to_python
 from caviar.trainables.adapter import CONFIRM_KEY
+from caviar.tune import compat
+from caviar.tune.resumable import ResumableScheduler, find_resumable
+from caviar.tune.wrappers import SchedulerWrapper, ray_scheduler
+
+__all__ = [
+    "TIME_ATTR",
+    "ConfirmationPassThrough",
+    "SchedulerStateCallback",
+    "SpaceExplorer",
+    "build_scheduler",
+    "perturb",
+    "ray_scheduler",
+    "rung_milestones",
+]
 
 TIME_ATTR = "training_iteration"
 
@@ -75,16 +89,6 @@ def _ray_scheduler(spec: SchedulerSpec, space: Space | None, seed: int) -> Trial
     return FIFOScheduler()  # type: ignore[no-untyped-call]
 
 
-def ray_scheduler(scheduler: TrialScheduler) -> TrialScheduler:
-    """Ray's own scheduler inside caviar's wrappers (state saving, confirmation pass-through)."""
-    for _ in range(4):
-        inner = getattr(scheduler, "scheduler", None) or getattr(scheduler, "inner", None)
-        if inner is None:
-            return scheduler
-        scheduler = inner
-    return scheduler
-
-
 def rung_milestones(scheduler: Mapping[str, Any]) -> list[int]:
     """The iterations at which a resolved ASHA or HyperBand scheduler decides, as Ray computes them.
 
@@ -99,15 +103,11 @@ def rung_milestones(scheduler: Mapping[str, Any]) -> list[int]:
         return []
     found: set[int] = set()
     if name == "asha":
-        from ray.tune.schedulers.async_hyperband import _Bracket
-
         grace = int(scheduler.get("grace_period") or 1)
         for s in range(int(scheduler.get("brackets") or 1)):
-            found.update(int(m) for m, _ in _Bracket(grace, max_t, factor, s)._rungs)
+            found.update(compat.asha_rungs(grace, max_t, factor, s))
     else:
-        band = HyperBandScheduler(max_t=max_t, reduction_factor=factor)
-        for s in range(band._s_max_1):
-            r = int(band._get_r0(s))  # type: ignore[no-untyped-call]
+        for r in compat.hyperband_first_milestones(max_t, factor):
             while 0 < r < max_t:
                 found.add(r)
                 r = int(min(r * factor, max_t))
@@ -192,71 +192,15 @@ def is_confirmation(trial: Trial) -> bool:
     return bool(trial.config.get(CONFIRM_KEY))
 
 
-class PassThrough(TrialScheduler):  # type: ignore[misc]
-    """Ray's scheduler for most trials; those ``passes`` picks just run to the end.
+class ConfirmationPassThrough(SchedulerWrapper):
+    """Confirmation trials (re-trainings of the winners with fresh seeds) run to the end.
 
-    An early-stopping rule must not cut them, nor count them in its rungs; every decision about
-    the other trials is the wrapped scheduler's. Subclasses say which trials pass.
+    The early-stopping rule neither cuts them nor counts them in its rungs; every decision about
+    the other trials is the wrapped scheduler's.
     """
 
-    note = "some trials run to the end"
-
-    def __init__(self, scheduler: TrialScheduler) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.scheduler = scheduler
-
-    def passes(self, trial: Trial) -> bool:
-        raise NotImplementedError
-
-    @property
-    def metric(self) -> Any:
-        return self.scheduler.metric
-
-    @property
-    def supports_buffered_results(self) -> bool:
-        return bool(self.scheduler.supports_buffered_results)
-
-    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        return bool(self.scheduler.set_search_properties(metric, mode, **spec))
-
-    def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
-        if not self.passes(trial):
-            self.scheduler.on_trial_add(tune_controller, trial)
-
-    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
-        if not self.passes(trial):
-            self.scheduler.on_trial_error(tune_controller, trial)
-
-    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
-        if self.passes(trial):
-            return TrialScheduler.CONTINUE  # type: ignore[no-any-return]
-        return self.scheduler.on_trial_result(tune_controller, trial, result)  # type: ignore[no-any-return]
-
-    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
-        if not self.passes(trial):
-            self.scheduler.on_trial_complete(tune_controller, trial, result)
-
-    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
-        if not self.passes(trial):
-            self.scheduler.on_trial_remove(tune_controller, trial)
-
-    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
-        chosen = self.scheduler.choose_trial_to_run(tune_controller)
-        if chosen is not None:
-            return chosen  # type: ignore[no-any-return]
-        for trial in tune_controller.get_trials():  # HyperBand picks only from its own brackets
-            if trial.status == Trial.PENDING and self.passes(trial):
-                return trial  # type: ignore[no-any-return]
-        return None
-
-    def debug_string(self) -> str:
-        return f"{self.scheduler.debug_string()} ({self.note})"
-
-
-class ConfirmationPassThrough(PassThrough):
-    """Confirmation trials (re-trainings of the winners with fresh seeds) run to the end."""
-
     note = "confirmation trials run to the end"
+    lets_trials_pass = True
 
     def passes(self, trial: Trial) -> bool:
         return is_confirmation(trial)
@@ -275,12 +219,7 @@ class SchedulerStateCallback(Callback):  # type: ignore[misc]
         self.scheduler = scheduler
 
     def _target(self) -> ResumableScheduler | None:
-        scheduler: Any = self.scheduler
-        for _ in range(4):  # through the wrappers: time limit, confirmation pass-through
-            if isinstance(scheduler, ResumableScheduler):
-                return scheduler
-            scheduler = getattr(scheduler, "scheduler", None) or getattr(scheduler, "inner", None)
-        return None
+        return find_resumable(self.scheduler)
 
     def get_state(self) -> dict[str, Any] | None:
         target = self._target()

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from caviar.orchestrator.run import build_search, run_sweep
 from caviar.orchestrator.spec import parse_spec
 from caviar.results.pareto import non_dominated
 from caviar.results.report import build_report
+from caviar.tune.build import build_search
+from caviar.tune.run import run_sweep
 from tests.conftest import small_spec
 
 pytestmark = pytest.mark.xdist_group("ray")
@@ -73,7 +74,7 @@ def test_tpe_and_nsga2_get_both_objectives_and_schedulers_the_first(tmp_path: Pa
         parsed = parse_spec(spec(tmp_path, algorithm))
         assert parsed.metric == "loss" and parsed.mode == "min"
         assert parsed.objectives == (("loss", "min"), ("cost", "min"))
-        searcher = build_search(parsed)[0]
+        searcher = build_search(parsed).algorithm
         assert searcher.metric == ["loss", "cost"] and searcher.mode == ["min", "min"]
         assert isinstance(searcher._sampler, sampler)
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import caviar
-from caviar.orchestrator.run import SweepOutcome, run_sweep
 from caviar.orchestrator.spec import parse_spec
+from caviar.tune.run import SweepOutcome, run_sweep
 from tests.conftest import small_spec
 
 pytestmark = pytest.mark.xdist_group("ray")
