@@ -58,7 +58,7 @@ def build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: A
 
         searcher = fusion.fused_searcher(spec)
         search = Search(searcher, {}, searcher.total, searcher.total)
-        scheduler = fusion.fused_scheduler(spec)
+        scheduler = fusion.fused_scheduler(spec.scheduler)
         results_callback = FusedResultsCallback
     algorithm, max_concurrent = search.algorithm, spec.max_concurrent
     if not search.param_space:  # a caviar searcher: resumable, its concurrency limited around it
@@ -126,10 +126,13 @@ def trainable(spec: SweepSpec) -> Any:
     """The sweep's trainable as Tune runs it, with each trial's resources."""
     from ray import tune
 
+    from caviar.search.fusion import fuses
     from caviar.tune.fusion import tune_function
 
-    resources = {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu}
-    return tune.with_resources(tune_function(spec), resources)
+    function = tune_function(
+        spec.trainable, spec.data, spec.resources.cpu, spec.scoring, fused=fuses(spec)
+    )
+    return tune.with_resources(function, {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu})
 
 
 def build_search(spec: SweepSpec, warm: Any = None) -> Search:

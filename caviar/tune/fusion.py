@@ -8,13 +8,13 @@ cuts members inside their bundle, so Tune's own ASHA leaves bundle trials alone
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
 
-from caviar.orchestrator.spec import SweepSpec
+from caviar.orchestrator.spec import SchedulerSpec, SweepSpec
 from caviar.search.fusion import (
     AUTO,
     auto_fuse,
@@ -27,7 +27,7 @@ from caviar.search.fusion import (
 from caviar.search.streams import total_trials
 from caviar.trainables.adapter import as_tune_trainable
 from caviar.trainables.bundle import MEMBERS_KEY, STOP_KEY
-from caviar.trainables.data import load_dataset
+from caviar.trainables.data import DataSpec, load_dataset
 from caviar.trainables.estimator import estimator_tune_trainable, is_estimator_path
 from caviar.tune import compat
 from caviar.tune.resumable import ResumableScheduler
@@ -52,6 +52,8 @@ __all__ = [
 
 class FusedSearcher(SpaceSearcher):
     """Suggests the planned Tune trials: bundles ``{MEMBERS_KEY: [...], STOP_KEY: rule}`` or configs."""
+
+    can_grow = False  # the bundles were planned up front from the sweep's configs
 
     def __init__(self, spec: SweepSpec, total: int, stop_rule: Mapping[str, Any]) -> None:
         super().__init__(
@@ -95,10 +97,11 @@ class BundleAwareASHA(AsyncHyperBandScheduler):  # type: ignore[misc]
         super().on_trial_complete(tune_controller, trial, result)
 
 
-def fused_scheduler(spec: SweepSpec) -> TrialScheduler:
-    if spec.scheduler.name == "asha":
-        return ResumableScheduler(BundleAwareASHA(time_attr=TIME_ATTR, **spec.scheduler.options))
-    return build_scheduler(spec.scheduler)
+def fused_scheduler(scheduler: SchedulerSpec) -> TrialScheduler:
+    """The scheduler of a fused sweep: ASHA that leaves bundles to cut their own members."""
+    if scheduler.name == "asha":
+        return ResumableScheduler(BundleAwareASHA(time_attr=TIME_ATTR, **scheduler.options))
+    return build_scheduler(scheduler)
 
 
 def fused_searcher(spec: SweepSpec) -> FusedSearcher:
@@ -118,16 +121,21 @@ def fusing(spec: SweepSpec) -> bool:
     return fuses(spec)
 
 
-def tune_function(spec: SweepSpec) -> Callable[[dict[str, Any]], None]:
-    """The Tune function trainable: bundles train fused, anything else as the adapter runs it."""
-    if is_estimator_path(spec.trainable):  # scikit-learn: scored with the spec's `scoring:`
-        return estimator_tune_trainable(spec.trainable, spec.data, spec.scoring, spec.resources.cpu)
-    single = as_tune_trainable(spec.trainable, spec.data, spec.resources.cpu)
-    if not fuses(spec):
+def tune_function(
+    trainable: str,
+    data: DataSpec | None,
+    cpu: float,
+    scoring: Sequence[str] = (),
+    fused: bool = False,
+) -> Callable[[dict[str, Any]], None]:
+    """The Tune function trainable: bundles train fused (``fused``), anything else as the adapter
+    runs it; a scikit-learn estimator is scored with ``scoring``."""
+    if is_estimator_path(trainable):
+        return estimator_tune_trainable(trainable, data, tuple(scoring), cpu)
+    single = as_tune_trainable(trainable, data, cpu)
+    if not fused:
         return single
-    bundle = as_tune_trainable(
-        "caviar.trainables.bundle:train_bundle", spec.data, spec.resources.cpu
-    )
+    bundle = as_tune_trainable("caviar.trainables.bundle:train_bundle", data, cpu)
 
     def run_trial(config: dict[str, Any]) -> None:
         (bundle if MEMBERS_KEY in config else single)(config)

@@ -208,13 +208,13 @@ class ResumableSearch(SearchGenerator):  # type: ignore[misc]
         stream (trial ``i`` is ``config_at(i)`` as in a sweep planned that large), coarse-to-fine
         takes the plan's rounds (or its last round grows), TPE's study goes on learning from every
         result it was told. False where the search cannot grow (``confirm:`` re-trains the
-        winners of a fixed search).
+        winners of a fixed search; fused bundles were planned up front).
         """
         from caviar.tune.reconcile import unwrap
         from caviar.tune.searchers import ConfirmingSearcher
 
         base = unwrap(self.searcher)
-        if isinstance(base, ConfirmingSearcher):
+        if isinstance(base, ConfirmingSearcher) or not getattr(base, "can_grow", True):
             return False
         if hasattr(base, "grow"):
             base.grow(plan)
