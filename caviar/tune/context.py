@@ -19,13 +19,13 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from ray import tune
 
-from caviar.trainables.checkpoint_io import load_state
-from caviar.trainables.data import Dataset, DataSpec, load_dataset
+if TYPE_CHECKING:  # imported where used: caviar.trainables imports this module (its ctx)
+    from caviar.trainables.data import Dataset, DataSpec
 
 STATE_FILE = "state.pt"
 # Sent with every report so the driver can say which Ray node ran each trial (several nodes can
@@ -49,6 +49,8 @@ class TrialContext:
     @property
     def data(self) -> Dataset:
         """The sweep's dataset (``data:`` in the spec), loaded once per worker process."""
+        from caviar.trainables.data import load_dataset
+
         if self._data_spec is None:
             raise RuntimeError("this sweep declares no data")
         return load_dataset(self._data_spec)
@@ -72,6 +74,8 @@ class TrialContext:
 
     def restore(self) -> Any:
         """The state last passed to ``checkpoint``, or None on a fresh start."""
+        from caviar.trainables.checkpoint_io import load_state
+
         checkpoint = tune.get_checkpoint()
         if checkpoint is None:
             return None
