@@ -16,7 +16,7 @@ Two things Ray does on its own are not what a person at a terminal wants, so the
   InvalidAuthToken. And a driver in token mode refuses calls from a cluster without authentication
   (``ray.cluster_utils.Cluster``, ``RAY_AUTH_MODE=disabled`` heads), so "always send it" is wrong
   too. One gRPC call without a token tells which the cluster is; the driver then matches it, unless
-  RAY_AUTH_MODE is set.
+  RAY_AUTH_MODE is set, for as long as it is connected (the variable is restored afterwards).
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from caviar.cluster import worker_path
+from caviar.cluster import compat, worker_path
 from caviar.errors import SpecError
+from caviar.tune.environment import scoped_environ
 
 PROBE_TIMEOUT_S = 3.0
+AUTH_MODE = "RAY_AUTH_MODE"
 
 
 def runtime_env() -> dict[str, object]:
@@ -56,10 +59,8 @@ def gcs_target(address: str) -> tuple[str, int]:
         if scheme != "ray":
             raise SpecError("--address", f"use auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
         return _split_host_port(address, rest.split("/", 1)[0])
-    from ray._private import services
-
     try:
-        canonical = services.canonicalize_bootstrap_address(address)
+        canonical = compat.bootstrap_address(address)
     except (ConnectionError, ValueError) as error:
         raise SpecError(
             "--address", f"cannot connect to Ray at {address!r}: {_first_line(error)}"
@@ -125,25 +126,21 @@ def match_auth_mode(address: str, token_wanted: bool) -> None:
     A driver in token mode also refuses the cluster's calls that carry no token, so a token must
     not be sent to a cluster without authentication either.
     """
-    if "RAY_AUTH_MODE" in os.environ:
+    if AUTH_MODE in os.environ:
         return
-    from ray._raylet import Config  # type: ignore[attr-defined]
-
     if not token_wanted:
-        os.environ["RAY_AUTH_MODE"] = "disabled"
-        Config.initialize("")
+        os.environ[AUTH_MODE] = "disabled"
+        compat.reload_ray_config()
         return
-    from ray._raylet import AuthenticationTokenLoader  # type: ignore[attr-defined]
-
-    if not AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+    if not compat.has_auth_token():
         raise SpecError(
             "--address",
             f"the Ray cluster at {address!r} asks for an auth token and none is set here: put it "
             "in ~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN (`ray get-auth-token` "
             "on the head prints it)",
         )
-    os.environ["RAY_AUTH_MODE"] = "token"
-    Config.initialize("")
+    os.environ[AUTH_MODE] = "token"
+    compat.reload_ray_config()
 
 
 @contextmanager
@@ -158,6 +155,22 @@ def connected(address: str | None = None, num_cpus: int | None = None) -> Iterat
     if ray.is_initialized():
         yield "caviar: using the Ray this process is already connected to"
         return
+    # The auth mode matched to this cluster holds while connected, not for the next connection.
+    before = os.environ.get(AUTH_MODE)
+    during: list[str | None] = []
+    try:
+        with scoped_environ(also=[AUTH_MODE]):
+            try:
+                yield from _connect(ray, address, num_cpus)
+            finally:
+                during.append(os.environ.get(AUTH_MODE))
+    finally:
+        if during and during[0] != before:
+            compat.reload_ray_config()  # Ray's config reads the restored mode again
+
+
+def _connect(ray: Any, address: str | None, num_cpus: int | None) -> Iterator[str]:
+    """Match the auth mode, ``ray.init``, yield the description, shut an embedded Ray down."""
     if address is not None:
         host, port = gcs_target(address)
         if address.startswith("ray://"):

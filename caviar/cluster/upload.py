@@ -4,8 +4,8 @@ Ray packs the working directory itself, leaving out what ``.gitignore`` and ``.r
 and its own short default list. caviar adds to that list: environments and caches, files that
 usually hold secrets (``.env``, ``credentials``, keys, ``.aws``, ``.ssh``, ...), and every sweep
 directory found inside (results belong in storage, not in a job's upload). The files are found
-with Ray's own traversal of the directory (``ray._private.runtime_env.packaging``: the one
-private API used here, checked by the tests against the package Ray builds), so the count and
+with Ray's own traversal of the directory (``ray._private.runtime_env.packaging``, through
+``caviar.cluster.compat``, checked by the tests against the package Ray builds), so the count and
 size printed are those of the upload.
 """
 
@@ -84,14 +84,13 @@ class Upload:
 
 def plan_upload(working_dir: str | Path) -> Upload:
     """The files ``caviar submit`` sends from ``working_dir``, found as Ray will pack them."""
-    from ray._private import ray_constants
-    from ray._private.runtime_env import packaging
+    from caviar.cluster import compat
 
     root = Path(working_dir).resolve()
     if not root.is_dir():
         raise SpecError("--working-dir", f"not a directory: {working_dir}")
-    include_gitignore = os.environ.get(ray_constants.RAY_RUNTIME_ENV_IGNORE_GITIGNORE, "0") != "1"
-    patterns = [*ray_constants.get_runtime_env_default_excludes(), *BUILD_EXCLUDES]
+    include_gitignore = os.environ.get(compat.ignore_gitignore_env(), "0") != "1"
+    patterns = [*compat.default_upload_excludes(), *BUILD_EXCLUDES]
     secrets: list[str] = []
     sweeps: list[str] = []
 
@@ -114,17 +113,11 @@ def plan_upload(working_dir: str | Path) -> Upload:
             size += path.stat().st_size
 
     excludes = [
-        packaging._get_excludes(root, patterns),
-        recorded(packaging._get_excludes(root, SECRET_EXCLUDES), secrets),
+        compat.exclude_matcher(root, patterns),
+        recorded(compat.exclude_matcher(root, SECRET_EXCLUDES), secrets),
         recorded(_is_sweep, sweeps),
     ]
-    packaging._dir_travel(
-        root,
-        excludes,
-        visit,
-        include_gitignore=include_gitignore,
-        logger=logging.getLogger(__name__),
-    )
+    compat.walk_upload(root, excludes, visit, include_gitignore, logging.getLogger(__name__))
     anchored = [f"/{s}" for s in sweeps]  # gitwildmatch: a leading / anchors at the root
     return Upload(
         root,

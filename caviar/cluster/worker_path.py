@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
+from caviar.cluster import compat
+
 DRIVER_PATH_ENV = "CAVIAR_DRIVER_PATH"
 HOOK = f"{__name__}.append_driver_path"
 
@@ -21,7 +23,7 @@ def runtime_env(directory: str | None = None) -> dict[str, object]:
     """The Ray runtime_env that appends ``directory`` (default: the current one) on workers."""
     return {
         "env_vars": {DRIVER_PATH_ENV: directory or os.getcwd()},
-        "worker_process_setup_hook": HOOK,
+        compat.worker_setup_hook_key(): HOOK,
     }
 
 

@@ -1,12 +1,12 @@
 """Search spaces: each hyperparameter on its right scale, conditional parameters, YAML parsing,
-presets by tuning priority, coarse-to-fine zoom, conversion to Ray Tune and Optuna.
+presets by tuning priority, coarse-to-fine zoom, the Optuna mapping (Ray Tune domains:
+``caviar.tune.space``).
 
 >>> from caviar.search_spaces import loguniform, parse
 >>> parse("loguniform(1e-4, 1)") == loguniform(1e-4, 1)
 True
 """
 
-from caviar.search_spaces.convert import from_optuna, suggest_config, to_optuna, to_ray_tune
 from caviar.search_spaces.distributions import (
     Choice,
     Constant,
@@ -23,6 +23,7 @@ from caviar.search_spaces.distributions import (
     reverse_loguniform,
     uniform,
 )
+from caviar.search_spaces.optuna import from_optuna, suggest_config, to_optuna
 from caviar.search_spaces.parsing import parse, parse_value
 from caviar.search_spaces.presets import preset
 from caviar.search_spaces.space import Condition, Config, Param, Space
@@ -52,7 +53,6 @@ __all__ = [
     "reverse_loguniform",
     "suggest_config",
     "to_optuna",
-    "to_ray_tune",
     "uniform",
     "zoom",
 ]

@@ -19,8 +19,8 @@ import yaml
 
 import caviar
 from tests.conftest import kill_session
-from tests.orchestrator.test_kill_resume import log_lines, snapshot_statuses
 from tests.results.killable import GROUND_TRUTH_ENV, killable_spec
+from tests.tune.test_kill_resume import log_lines, snapshot_statuses
 
 EPOCHS, OLD, MORE = 4, 3, 4
 

@@ -22,8 +22,8 @@ from caviar.search_spaces import (
     pow2,
     reverse_loguniform,
     suggest_config,
-    to_ray_tune,
 )
+from caviar.tune.space import to_ray_tune
 
 N = 20_000
 ALPHA = 1e-3

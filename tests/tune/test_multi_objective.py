@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from caviar.orchestrator.run import build_search, run_sweep
 from caviar.orchestrator.spec import parse_spec
 from caviar.results.pareto import non_dominated
 from caviar.results.report import build_report
+from caviar.tune.build import build_search
+from caviar.tune.run import run_sweep
 from tests.conftest import small_spec
 
 pytestmark = pytest.mark.xdist_group("ray")
@@ -55,7 +56,7 @@ def test_non_dominated_is_the_definition(modes: list[str]) -> None:
 def spec(tmp_path: Path, algorithm: str, **search: Any) -> dict[str, Any]:
     return {
         "name": f"mo-{algorithm}",
-        "trainable": "tests.orchestrator.two_objectives:train",
+        "trainable": "tests.tune.two_objectives:train",
         "metric": ["loss", "cost"],
         "mode": ["min", "min"],
         "space": {"x": "uniform(0, 1)", "y": "uniform(0, 1)", "epochs": 2},
@@ -73,7 +74,7 @@ def test_tpe_and_nsga2_get_both_objectives_and_schedulers_the_first(tmp_path: Pa
         parsed = parse_spec(spec(tmp_path, algorithm))
         assert parsed.metric == "loss" and parsed.mode == "min"
         assert parsed.objectives == (("loss", "min"), ("cost", "min"))
-        searcher = build_search(parsed)[0]
+        searcher = build_search(parsed).algorithm
         assert searcher.metric == ["loss", "cost"] and searcher.mode == ["min", "min"]
         assert isinstance(searcher._sampler, sampler)
 

@@ -16,6 +16,8 @@ from ray.tune.experiment import Trial
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from caviar.objective import Objective, as_mode
+
 
 class ProgressCallback(Callback):  # type: ignore[misc]
     """Counts trials done/running and the best metric so far, for the person watching."""
@@ -23,7 +25,7 @@ class ProgressCallback(Callback):  # type: ignore[misc]
     def __init__(self, total: int, metric: str, mode: str, console: Console | None = None) -> None:
         self.total = total
         self.metric = metric
-        self.sign = 1.0 if mode == "min" else -1.0
+        self.objective = Objective(metric, as_mode(mode))
         self.best = math.nan
         self.done = 0
         self.errors = 0
@@ -70,7 +72,7 @@ class ProgressCallback(Callback):  # type: ignore[misc]
         value = result.get(self.metric)
         if not isinstance(value, int | float) or not math.isfinite(value):
             return
-        if math.isnan(self.best) or self.sign * value < self.sign * self.best:
+        if self.objective.better(float(value), self.best):
             self.best = float(value)
             self._show()
 

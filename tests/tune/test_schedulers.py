@@ -11,15 +11,15 @@ from ray.tune.schedulers import (
     PopulationBasedTraining,
 )
 
-from caviar.orchestrator.schedulers import (
+from caviar.orchestrator.spec import SchedulerSpec
+from caviar.search_spaces import Space, integer, loguniform, pow2, reverse_loguniform, uniform
+from caviar.tune.schedulers import (
     ConfirmationPassThrough,
     SpaceExplorer,
     build_scheduler,
     perturb,
     ray_scheduler,
 )
-from caviar.orchestrator.spec import SchedulerSpec
-from caviar.search_spaces import Space, integer, loguniform, pow2, reverse_loguniform, uniform
 
 
 def test_every_scheduler_is_rays_own_with_the_spec_options() -> None:
@@ -129,11 +129,11 @@ def test_asha_rungs_survive_a_snapshot_and_restore() -> None:
     import pickle
     from types import SimpleNamespace
 
-    from caviar.orchestrator.schedulers import SchedulerStateCallback
+    from caviar.tune.schedulers import SchedulerStateCallback
 
     spec = SchedulerSpec("asha", {"max_t": 9, "grace_period": 1, "reduction_factor": 3})
     wrapper = build_scheduler(spec)
-    running = wrapper.scheduler  # type: ignore[attr-defined]  # Ray's, in ResumableScheduler
+    running = wrapper.inner  # type: ignore[attr-defined]  # Ray's, in ResumableScheduler
     bracket = running._brackets[0]
     for trial_id, value in (("a", 1.0), ("b", 2.0), ("c", 3.0)):
         running._trial_info[trial_id] = bracket
@@ -143,7 +143,7 @@ def test_asha_rungs_survive_a_snapshot_and_restore() -> None:
     wrapped = pickle.loads(pickle.dumps(build_scheduler(spec)))  # as Tuner.restore gets it
     SchedulerStateCallback(wrapped).set_state(state)
     wrapped.choose_trial_to_run(SimpleNamespace(get_trials=list))  # the state lands on first use
-    restored = wrapped.scheduler
+    restored = wrapped.inner
     assert restored._trial_info["a"] is restored._brackets[0]
     assert restored._brackets[0]._rungs == bracket._rungs
     assert SchedulerStateCallback(build_scheduler(SchedulerSpec("fifo", {}))).get_state() is None

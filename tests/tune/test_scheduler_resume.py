@@ -4,7 +4,7 @@ One trial at a time (each trial takes both CPUs of a 2-CPU Ray) and a determinis
 (tests/trainables/shapes.py: loss = x + 1/epoch), so the uninterrupted sweep's early-stopping
 decisions are a fixed function of the configs. The killed sweep is killed once after a seeded
 number of reports and resumed: every scheduler's state was saved with Tune's snapshot and restored
-(caviar/orchestrator/resumable.py), so it must stop the same configs at the same iterations under
+(caviar/tune/resumable.py), so it must stop the same configs at the same iterations under
 ASHA, HyperBand and the median rule. HyperBand resumed with Ray's own bookkeeping spins forever
 (ray-project/ray#30838); here it finishes. PBT's perturbation count continues after a resume.
 """

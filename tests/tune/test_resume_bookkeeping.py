@@ -11,10 +11,11 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler
 from ray.tune.search import Searcher
 
-from caviar.orchestrator.limits import TrialTimeLimit
-from caviar.orchestrator.reconcile import RestoredTrial, reconcile
-from caviar.orchestrator.searchers import ConfirmingSearcher, SpaceSearcher, tpe_searcher
 from caviar.search_spaces import Space
+from caviar.tune.limits import TrialTimeLimit
+from caviar.tune.optuna_search import tpe_searcher
+from caviar.tune.reconcile import RestoredTrial, reconcile
+from caviar.tune.searchers import ConfirmingSearcher, SpaceSearcher
 from tests.conftest import run_cli
 from tests.results.synthetic import drive, make_callback, make_trials
 

@@ -10,11 +10,12 @@ import pytest
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.fusion import auto_fuse, fallback_summary, fusing, plan_trials
-from caviar.orchestrator.run import run_sweep
 from caviar.orchestrator.spec import parse_spec
+from caviar.search.fusion import auto_fuse, fallback_summary, fuses, plan_trials
 from caviar.trainables.bundle import MEMBERS_KEY
 from caviar.trainables.data import DataSpec, load_dataset
+from caviar.tune.fusion import fusing
+from caviar.tune.run import run_sweep
 from tests.conftest import small_spec
 
 SPACE = {
@@ -129,7 +130,7 @@ def test_fused_sweep_under_asha_stops_members_inside_their_bundles(
 
 
 def test_user_trainables_run_unfused_with_a_note(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     raw = small_spec(
         tmp_path,
@@ -138,6 +139,7 @@ def test_user_trainables_run_unfused_with_a_note(
         fuse=4,
     )
     spec = parse_spec(raw)
+    assert not fuses(spec) and not caplog.records  # the predicate says nothing
     assert not fusing(spec)
-    assert "only the built-in mlp fuses" in capsys.readouterr().err
+    assert "only the built-in mlp fuses" in caplog.text
     assert fusing(parse_spec(small_spec(tmp_path, fuse=4)))

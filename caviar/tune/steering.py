@@ -11,7 +11,7 @@ the controller's ``stop_trial`` and ``search_alg`` at hand (as ``TrialTimeLimit`
   ``stop_trial``. It ends TERMINATED for Tune (not resumed) and ``STOPPED`` in trials.parquet,
   with every row Tune received (a report still in flight when the actor stops is lost);
 - grows the search to the planned trials plus every ``add_trials`` request
-  (``ResumableSearch.grow_to``), so the searcher continues its stream;
+  (``ResumableSearch.grow``), so the searcher continues its stream;
 - on a ``stop_sweep`` not yet applied, stops the search where it is and every live trial.
 """
 
@@ -25,7 +25,6 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
-from caviar.orchestrator.limits import DelegatingScheduler
 from caviar.results.callback import USER_STOPPED
 from caviar.results.control import (
     added_trials,
@@ -35,6 +34,9 @@ from caviar.results.control import (
     stopped_trials,
 )
 from caviar.results.store import SweepStore
+from caviar.search.plan import SearchPlan
+from caviar.tune import compat
+from caviar.tune.wrappers import SchedulerWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ POLL_S = 1.0
 STOP_GRACE_S = 5.0
 
 
-class SteeringScheduler(DelegatingScheduler):
+class SteeringScheduler(SchedulerWrapper):
     """The sweep's scheduler, plus the steering requests stored with the sweep."""
 
     def __init__(
@@ -67,7 +69,7 @@ class SteeringScheduler(DelegatingScheduler):
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
         decision = self.inner.on_trial_result(tune_controller, trial, result)
         if trial.trial_id in self._stop:
-            setattr(trial, USER_STOPPED, True)
+            compat.set_trial_note(trial, USER_STOPPED, True)
             return TrialScheduler.STOP  # type: ignore[no-any-return]
         return decision  # type: ignore[no-any-return]
 
@@ -103,7 +105,8 @@ class SteeringScheduler(DelegatingScheduler):
         else:
             extra = added_trials(requests)
             if extra > self._grown:
-                if hasattr(search, "grow_to") and search.grow_to(self.planned + extra):
+                grow = getattr(search, "grow", None)
+                if grow is not None and grow(SearchPlan(self.planned + extra)):
                     logger.info("steering: the sweep grows to %d trials", self.planned + extra)
                 else:
                     logger.warning("steering: this sweep's search cannot add trials; ignored")
@@ -116,7 +119,7 @@ class SteeringScheduler(DelegatingScheduler):
             # is pending, paused or silent is stopped here after a grace period.
             seen = self._seen.setdefault(trial.trial_id, now)
             if trial.status != Trial.RUNNING or now - seen > STOP_GRACE_S:
-                setattr(trial, USER_STOPPED, True)
+                compat.set_trial_note(trial, USER_STOPPED, True)
                 tune_controller.stop_trial(trial)
         for request in pending:
             with contextlib.suppress(OSError):

@@ -11,15 +11,11 @@ import optuna
 import pytest
 from ray.tune.search import Searcher
 
-from caviar.orchestrator.searchers import (
-    CoarseToFineSearcher,
-    ConfirmingSearcher,
-    SpaceSearcher,
-    TpeSpace,
-    confirmations,
-    round_sizes,
-)
+from caviar.objective import Objective
+from caviar.search.streams import confirmations, round_sizes
 from caviar.search_spaces import Space, zoom
+from caviar.tune.optuna_search import TpeSpace
+from caviar.tune.searchers import CoarseToFineSearcher, ConfirmingSearcher, SpaceSearcher
 
 SPACE = Space.from_dict({"lr": "loguniform(1e-5, 1)", "units": "integer(8, 64)", "epochs": 3})
 
@@ -119,7 +115,7 @@ def test_confirming_searcher_retrains_the_best_with_fresh_seeds() -> None:
 
 def test_confirmations_skip_trials_without_a_value() -> None:
     configs = {"a": {"lr": 0.1, "seed": 1}, "b": {"lr": 0.2, "seed": 2}}
-    out = confirmations(configs, {"b": 1.0}, "max", top_k=5, seeds=2, seed=0)
+    out = confirmations(configs, {"b": 1.0}, Objective("m", "max"), top_k=5, seeds=2, seed=0)
     assert [c["confirm_of"] for c in out] == ["b", "b"]
 
 

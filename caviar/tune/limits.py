@@ -25,59 +25,11 @@ from ray.tune.schedulers import TrialScheduler
 from ray.tune.stopper import Stopper
 
 from caviar.results.callback import STOP_REASON
+from caviar.tune import compat
+from caviar.tune.wrappers import SchedulerWrapper
 
 
-class DelegatingScheduler(TrialScheduler):  # type: ignore[misc]
-    """A scheduler that hands every decision to ``inner``: the base of caviar's wrappers."""
-
-    def __init__(self, inner: TrialScheduler) -> None:
-        self.inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "inner":  # not yet set while unpickling
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-    @property
-    def metric(self) -> str | None:
-        return self.inner.metric  # type: ignore[no-any-return]
-
-    @property
-    def supports_buffered_results(self) -> bool:
-        return bool(self.inner.supports_buffered_results)
-
-    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        return bool(self.inner.set_search_properties(metric, mode, **spec))
-
-    def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
-        self.inner.on_trial_add(tune_controller, trial)
-
-    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
-        self.inner.on_trial_error(tune_controller, trial)
-
-    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
-        return self.inner.on_trial_result(tune_controller, trial, result)  # type: ignore[no-any-return]
-
-    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
-        self.inner.on_trial_complete(tune_controller, trial, result)
-
-    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
-        self.inner.on_trial_remove(tune_controller, trial)
-
-    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
-        return self.inner.choose_trial_to_run(tune_controller)  # type: ignore[no-any-return]
-
-    def debug_string(self) -> str:
-        return str(self.inner.debug_string())
-
-    def save(self, checkpoint_path: str) -> None:
-        self.inner.save(checkpoint_path)
-
-    def restore(self, checkpoint_path: str) -> None:
-        self.inner.restore(checkpoint_path)
-
-
-class TrialTimeLimit(DelegatingScheduler):
+class TrialTimeLimit(SchedulerWrapper):
     """The sweep's scheduler, plus: a trial running longer than ``limit_s`` is stopped."""
 
     def __init__(self, inner: TrialScheduler, limit_s: float) -> None:
@@ -127,7 +79,7 @@ class TrialTimeLimit(DelegatingScheduler):
         if elapsed <= self.limit_s:
             return False
         iteration = (trial.last_result or {}).get("training_iteration", 0)
-        setattr(
+        compat.set_trial_note(
             trial,
             STOP_REASON,
             f"trial_time_limit_s: stopped after {elapsed:.0f} s "

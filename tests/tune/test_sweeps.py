@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 import caviar
-from caviar.orchestrator.run import SweepOutcome, run_sweep
 from caviar.orchestrator.spec import parse_spec
+from caviar.tune.run import SweepOutcome, run_sweep
 from tests.conftest import small_spec
 
 pytestmark = pytest.mark.xdist_group("ray")
-OBJECTIVE = "tests.orchestrator.objectives:quadratic"
+OBJECTIVE = "tests.tune.objectives:quadratic"
 
 
 def quadratic_spec(tmp_path: Path, name: str, **overrides: Any) -> dict[str, Any]:

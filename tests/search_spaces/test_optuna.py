@@ -1,26 +1,26 @@
-"""Conversion to Ray Tune param spaces and Optuna distributions: types, bounds, conditionals."""
+"""THE Optuna mapping (caviar.search_spaces.optuna): scales, bounds, conditionals, round trips."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-from ray import tune
-from ray.tune.search import sample
-from ray.tune.search.variant_generator import generate_variants
 
 from caviar.search_spaces import (
     Space,
     from_optuna,
     integer,
     loguniform,
+    pow2,
     reverse_loguniform,
     suggest_config,
     to_optuna,
-    to_ray_tune,
     uniform,
 )
+from caviar.search_spaces.optuna import from_optuna_value, optuna_distribution, to_optuna_value
 
 SPACE = Space.from_dict(
     {
@@ -35,47 +35,6 @@ SPACE = Space.from_dict(
         "epochs": 5,
     }
 )
-
-
-def ray_configs(param_space: dict[str, object], n: int) -> list[dict[str, object]]:
-    """Configs resolved by Ray's variant generator, the code a Tuner runs on its param_space."""
-    rng = np.random.default_rng(0)
-    out = []
-    while len(out) < n:
-        for _, spec in generate_variants({"config": param_space}, random_state=rng):
-            out.append(spec["config"])
-    return out
-
-
-def test_ray_uses_its_own_domains_where_they_draw_the_same_way() -> None:
-    space = to_ray_tune(SPACE)
-    assert isinstance(space["lr"].get_sampler(), sample.Float._LogUniform)
-    assert (space["hidden_units"].lower, space["hidden_units"].upper) == (50, 101)
-    assert isinstance(space["optimizer"], sample.Categorical)
-    assert space["layers"] == tune.grid_search([2, 3])
-    assert space["epochs"] == 5
-    assert isinstance(space["batch_size"], sample.Integer)  # a warped one, inclusive bounds
-    assert (space["batch_size"].lower, space["batch_size"].upper) == (16, 129)
-    assert isinstance(space["momentum"], sample.Function)  # conditional
-
-
-def test_ray_resolves_conditionals_and_keeps_every_value_inside_the_space() -> None:
-    configs = ray_configs(to_ray_tune(SPACE), 400)
-    for config in configs:
-        active = {k: v for k, v in config.items() if v is not None}
-        SPACE.validate(active)
-        assert (config["momentum"] is None) == (config["optimizer"] != "sgd")
-        assert (config["beta1"] is None) == (config["optimizer"] != "adam")
-    assert {c["layers"] for c in configs} == {2, 3}
-    assert {c["optimizer"] for c in configs} == {"sgd", "adam"}
-
-
-def test_conditional_grid_has_no_ray_form() -> None:
-    space = Space.from_dict(
-        {"opt": "choice('a', 'b')", "g": {"sample": "grid(1, 2)", "when": {"opt": "a"}}}
-    )
-    with pytest.raises(ValueError, match=r"g: a conditional grid\(\.\.\.\) has no Ray Tune form"):
-        to_ray_tune(space)
 
 
 def test_optuna_distributions_keep_the_scale() -> None:
@@ -148,3 +107,45 @@ def test_reverse_loguniform_keeps_its_bounds_exactly_through_optuna() -> None:
         assert config["x"] in (0.0, 0.5, 1.0)
     assert to_optuna(Space.from_dict({"lr": loguniform(1e-3, 1)}))["lr"].log  # type: ignore[attr-defined]
     assert integer(1, 4, log=True).contains(4)
+
+
+@pytest.mark.parametrize(
+    ("dist", "expected"),
+    [
+        (pow2(16, 128), IntDistribution(4, 7)),  # exponents: equal steps in log(value)
+        (integer(16, 128, base=2), IntDistribution(4, 7)),
+        (integer(1, 1000, log=True), IntDistribution(1, 1000, log=True)),
+        (integer(2, 10, step=2), IntDistribution(2, 10, step=2)),
+    ],
+)
+def test_integer_powers_and_log_integers_are_on_their_log_scale(
+    dist: object, expected: IntDistribution
+) -> None:
+    assert optuna_distribution(dist) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("dist", "values"),
+    [
+        (pow2(16, 128), [16, 32, 64, 128]),
+        (integer(1, 1000, log=True), [1, 7, 1000]),
+        (reverse_loguniform(0.9, 0.999), [0.9, 0.99, 0.999]),
+        (loguniform(1e-4, 1), [1e-4, 0.5]),
+        (uniform(0, 1, step=0.25), [0.0, 0.75]),
+    ],
+)
+def test_values_round_trip_through_optunas_coordinates(dist: object, values: list[float]) -> None:
+    for value in values:
+        there = to_optuna_value(dist, value)  # type: ignore[arg-type]
+        assert optuna_distribution(dist)._contains(  # type: ignore[arg-type, union-attr]
+            optuna_distribution(dist).to_internal_repr(there)  # type: ignore[arg-type, union-attr]
+        )
+        back = from_optuna_value(dist, there)  # type: ignore[arg-type]
+        assert back == pytest.approx(value)
+
+
+def test_pow2_is_an_even_spread_of_exponents() -> None:
+    """A power of two as Optuna sees it: 16 -> 4, 128 -> 7, the midpoint in log is 2**5.5."""
+    dist = pow2(16, 128)
+    assert [to_optuna_value(dist, v) for v in (16, 32, 64, 128)] == [4, 5, 6, 7]
+    assert math.isclose(2 ** np.mean([4, 7]), math.sqrt(16 * 128))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from caviar.errors import SpecError
-from caviar.orchestrator.resources import (
+from caviar.tune.resources import (
     NodeCapacity,
     check_resources,
     storage_warnings,

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
-from caviar.orchestrator.progress import ProgressCallback
+from caviar.tune.progress import ProgressCallback
 
 
 def drive(callback: ProgressCallback) -> None:

@@ -1,7 +1,7 @@
 """Bringing a restored searcher in step with the restored trial list (a torn Tune snapshot).
 
 Ray Tune's snapshot is several files that a background thread uploads one by one (see
-``ResumableSearch``), so after a kill -9 the searcher's state can be behind or ahead of the trial
+``caviar.tune.resumable.ResumableSearch``), so after a kill -9 the searcher's state can be behind or ahead of the trial
 list. The trial list is the truth. Random and grid search continue at its length; this module does
 the same for the searchers that keep per-trial state:
 
@@ -24,7 +24,10 @@ from typing import Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
+from caviar.objective import Objective, as_mode
+from caviar.search.streams import SEED_KEY, confirmations
 from caviar.trainables.adapter import CONFIRM_KEY
+from caviar.tune import compat
 
 log = logging.getLogger(__name__)
 FINISHED = ("TERMINATED", "ERROR")
@@ -49,9 +52,7 @@ def restored_trials(dirpath: str) -> list[RestoredTrial] | None:
     Tune reads the newest ``experiment_state-*.json`` of the experiment directory, which it has
     just copied into ``dirpath``; this reads the same file.
     """
-    from ray.tune.execution.tune_controller import TuneController
-
-    paths = sorted(Path(dirpath).glob(TuneController.CKPT_FILE_TMPL.format("*")))
+    paths = sorted(Path(dirpath).glob(compat.experiment_state_pattern()))
     if not paths:
         return None
     try:
@@ -78,7 +79,7 @@ def unwrap(searcher: Searcher) -> Searcher:
 
 def reconcile(searcher: Searcher, trials: list[RestoredTrial]) -> Searcher:
     """Bring ``searcher``'s per-trial state in step with ``trials``; the innermost searcher."""
-    from caviar.orchestrator.searchers import ConfirmingSearcher, SpaceSearcher
+    from caviar.tune.searchers import ConfirmingSearcher, SpaceSearcher
 
     base = confirming = unwrap(searcher)
     if isinstance(confirming, ConfirmingSearcher):
@@ -94,8 +95,6 @@ def reconcile(searcher: Searcher, trials: list[RestoredTrial]) -> Searcher:
 
 
 def reconcile_confirming(searcher: Any, trials: list[RestoredTrial]) -> None:
-    from caviar.orchestrator.searchers import SEED_KEY, confirmations
-
     search = {t.trial_id: t for t in trials if not t.confirmation}
     searcher.configs = {
         trial_id: searcher.configs.get(trial_id, trial.config) for trial_id, trial in search.items()
@@ -109,7 +108,7 @@ def reconcile_confirming(searcher: Any, trials: list[RestoredTrial]) -> None:
         queue = confirmations(
             searcher.configs,
             searcher.best,
-            searcher.mode,
+            Objective(str(searcher.metric), as_mode(searcher.mode)),
             searcher.top_k,
             searcher.seeds,
             searcher.seed,
@@ -123,12 +122,13 @@ def reconcile_optuna(searcher: Searcher, trials: list[RestoredTrial]) -> None:
         from ray.tune.search.optuna import OptunaSearch
     except ImportError:
         return
-    study: Any = getattr(searcher, "_ot_study", None)
-    if not isinstance(searcher, OptunaSearch) or study is None:
+    known = compat.optuna_trials(searcher) if isinstance(searcher, OptunaSearch) else None
+    if known is None:
         return
-    unknown = [t for t in trials if t.trial_id not in searcher._ot_trials]
+    study, told = known
+    unknown = [t for t in trials if t.trial_id not in told]
     for trial in unknown:
-        searcher._ot_trials[trial.trial_id] = study.ask()
+        told[trial.trial_id] = study.ask()
         if trial.status in FINISHED:
             searcher.on_trial_complete(trial.trial_id, None, error=trial.status == "ERROR")
     if unknown:

@@ -1,0 +1,258 @@
+"""Running a sweep: spec -> Ray Tune Tuner (``caviar.tune.build``) -> fit -> Parquet results.
+
+Before Ray runs anything the sweep is checked (``prepare``: storage writable, no other sweep of
+that name; ``check_cluster``: a trial fits on some node), and Tune's environment settings hold only
+for the one ``Tuner.fit()`` (``caviar.tune.environment``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from caviar.errors import SpecError, nested_error, sweep_failure
+from caviar.orchestrator.resume_guards import check_resumable
+from caviar.orchestrator.spec import SweepSpec, parse_spec
+from caviar.results.lock import sweep_lock
+from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
+from caviar.search.plan import planned_trials
+from caviar.search.snapshot import has_tune_state, tune_statuses
+from caviar.tune.build import build_tuner, trainable
+from caviar.tune.environment import tune_environment
+from caviar.tune.steering import sweep_stopped
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "SweepOutcome",
+    "check_cluster",
+    "has_tune_state",
+    "planned_trials",
+    "prepare",
+    "resume_sweep",
+    "run_sweep",
+    "tune_statuses",
+]
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """How a sweep ended."""
+
+    sweep_uri: str
+    trials: int
+    errors: int
+    interrupted: bool
+
+
+def prepare(spec: SweepSpec) -> SweepStore:
+    """Check that the sweep can be written, and write nothing: errors are SpecErrors."""
+    try:
+        store = SweepStore.at(spec.sweep_uri)
+    except (OSError, ValueError) as error:
+        raise SpecError("storage", f"cannot use {spec.storage}: {_first_line(error)}") from None
+    if isinstance(store.filesystem, pafs.LocalFileSystem):
+        _check_local_writable(Path(store.root))
+    else:
+        _check_bucket(store, spec.storage)
+    if store.exists(SPEC_FILE):
+        _refuse_existing(store, spec)
+    if spec.data is not None:
+        from caviar.trainables.data import check_data
+
+        try:
+            check_data(spec.data)
+        except ValueError as error:
+            raise nested_error("data", error) from None
+    return store
+
+
+def _refuse_existing(store: SweepStore, spec: SweepSpec) -> None:
+    """A sweep of that name exists: say whether it is this spec (resume it) or another one."""
+    import yaml
+
+    try:
+        existing = yaml.safe_load(store.read_text(SPEC_FILE)) or {}
+    except (OSError, yaml.YAMLError):
+        existing = {}
+    ours = yaml.safe_load(spec.to_yaml())
+    # An older sweep.yaml holds the spec as written: compare resolved with resolved.
+    with contextlib.suppress(SpecError, TypeError, ValueError):
+        existing = yaml.safe_load(parse_spec(existing).to_yaml())
+    differ = sorted(
+        key
+        for key in set(existing) | set(ours)
+        if key not in ("name", "storage", "history") and existing.get(key) != ours.get(key)
+    )
+    where = f"a sweep named {spec.name!r} already exists at {spec.sweep_uri}"
+    if differ:
+        raise SpecError(
+            "name",
+            f"{where} with a different spec ({', '.join(differ)} differ): "
+            "pick another --name, or delete that sweep first",
+        )
+    raise SpecError(
+        "name", f"{where}: continue it with `caviar resume {spec.sweep_uri}` or pick another --name"
+    )
+
+
+def _check_bucket(store: SweepStore, storage: str) -> None:
+    """An object store: the bucket must exist and answer (checked by listing, writing nothing)."""
+    bucket = store.root.split("/", 1)[0]
+    try:
+        info = store.filesystem.get_file_info(bucket)
+    except OSError as error:
+        raise SpecError("storage", f"cannot reach {storage}: {_first_line(error)}") from None
+    if info.type == pafs.FileType.NotFound:
+        raise SpecError("storage", f"cannot write to {storage}: bucket {bucket!r} does not exist")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _check_local_writable(path: Path) -> None:
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise SpecError("storage", f"cannot write to {existing}")
+
+
+def run_sweep(spec: SweepSpec, show_progress: bool = True, warm: Any = None) -> SweepOutcome:
+    """Run the sweep on the Ray that is connected (``ray.init`` was called).
+
+    ``warm``: a ``warm_start.WarmStart``, the old sweep the searcher starts from.
+    """
+    store = prepare(spec)
+    with sweep_lock(store, "run"):  # one driver per sweep (see caviar.results.lock)
+        if store.exists(SPEC_FILE):  # another run wrote it between the check and the lock
+            _refuse_existing(store, spec)
+        pending = check_cluster(spec)
+        store.write_text(SPEC_FILE, spec.to_yaml())
+        tuner = build_tuner(spec, store, show_progress, warm)
+        return _fit(tuner, spec, pending)
+
+
+def resume_sweep(
+    sweep_uri: str,
+    show_progress: bool = True,
+    time_budget_s: float | None = None,
+    adjust: Any = None,
+) -> SweepOutcome:
+    """Continue an interrupted sweep from its directory: nothing that finished runs again.
+
+    An extended sweep (``caviar extend``) continues with the raised budget of its recorded spec;
+    ``time_budget_s`` replaces the time budget for this run; ``adjust(tuner)``, if given, changes
+    the restored Tuner before it runs (``caviar continue``).
+    """
+    store = SweepStore.at(sweep_uri)
+    if not store.exists(SPEC_FILE):
+        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
+    with sweep_lock(store, "resume"):  # one driver per sweep (see caviar.results.lock)
+        return _resume_locked(store, sweep_uri, show_progress, time_budget_s, adjust)
+
+
+def _resume_locked(
+    store: SweepStore,
+    sweep_uri: str,
+    show_progress: bool,
+    time_budget_s: float | None,
+    adjust: Any,
+) -> SweepOutcome:
+    import yaml
+    from ray import tune
+
+    spec = parse_spec(yaml.safe_load(store.read_text(SPEC_FILE)))
+    check_resumable(store, sweep_uri)
+    pending = check_cluster(spec)
+    if not has_tune_state(store):
+        # Killed before Tune saved its first snapshot: no trial can have finished in Tune's view,
+        # so the same sweep starts again (the Parquet callback drops rows of the lost trials).
+        tuner = build_tuner(spec, store, show_progress)
+    else:
+        tuner = tune.Tuner.restore(
+            store.path(TUNE_DIR),
+            trainable(spec),
+            resume_unfinished=True,
+            resume_errored=False,
+            storage_filesystem=store.filesystem,
+        )
+        _grow_restored(tuner, spec, time_budget_s)
+        if adjust is not None:
+            adjust(tuner)
+    return _fit(tuner, spec, pending)
+
+
+def _grow_restored(tuner: Any, spec: SweepSpec, time_budget_s: float | None) -> None:
+    """Hand an extended sweep's plan to the restored search; set this run's time budget; let
+    continued trials (``caviar continue``) train past the scheduler's ``max_t``."""
+    from caviar.search.continuation import continued_trials
+    from caviar.search.plan import search_plan
+    from caviar.tune.compat import restored_tune_config
+    from caviar.tune.continuation import Continued
+    from caviar.tune.resumable import ResumableSearch
+
+    plan = search_plan(spec)
+    continued = continued_trials(dict(spec.raw))
+    if plan is None and time_budget_s is None and not continued:
+        return
+    config = restored_tune_config(tuner)
+    if plan is not None and isinstance(config.search_alg, ResumableSearch):
+        config.search_alg.plan = plan
+    if time_budget_s is not None:
+        config.time_budget_s = time_budget_s
+    if continued:  # trained past their plan: the scheduler and the searcher let them be
+        config.scheduler = Continued(config.scheduler, continued)
+        if isinstance(config.search_alg, ResumableSearch):
+            config.search_alg.frozen = frozenset(continued)
+
+
+def check_cluster(spec: SweepSpec) -> int:
+    """Before any trial: a trial must fit on some node (else SpecError); warn about node-local
+    storage. Returns how many trials may be pending at once (as many as the cluster holds)."""
+    from caviar.tune.resources import alive_nodes, check_resources, storage_warnings, trial_slots
+
+    nodes = alive_nodes()
+    check_resources(spec.resources.cpu, spec.resources.gpu, nodes)
+    for warning in storage_warnings(spec.storage, nodes):
+        log.warning("%s", warning)
+    slots = trial_slots(spec.resources.cpu, spec.resources.gpu, nodes)
+    if spec.max_concurrent is not None:
+        slots = min(slots, spec.max_concurrent)
+    return max(1, slots)
+
+
+def _fit(tuner: Any, spec: SweepSpec, pending: int) -> SweepOutcome:
+    """Run the Tuner with Tune's environment settings (restored after), and say how it ended."""
+    try:
+        with tune_environment(pending):
+            tuner.fit()
+    except Exception as error:
+        failure = sweep_failure(error)  # Tune wraps a callback's error in its own
+        if failure is None:
+            raise
+        raise failure from None
+    from caviar.results.readers import read_trials
+
+    trials = read_trials(spec.sweep_uri)
+    statuses = trials["status"].value_counts().to_dict() if len(trials) else {}
+    ended = ("TERMINATED", "ERROR", "STOPPED")
+    unfinished = sum(n for s, n in statuses.items() if s not in ended)
+    # Interrupted between trials, none is left running: then fewer trials than the sweep has ran
+    # (unless a person stopped the sweep: `caviar stop`, the dashboard).
+    missing = (
+        spec.time_budget_s is None
+        and len(trials) < planned_trials(spec)
+        and not sweep_stopped(spec.sweep_uri)
+    )
+    return SweepOutcome(
+        spec.sweep_uri, len(trials), statuses.get("ERROR", 0), unfinished > 0 or missing
+    )
