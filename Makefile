@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check caviar tests benchmarks examples
 	$(BIN)/ruff format --check caviar tests benchmarks examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Unit tests in parallel; tests that need Ray share one local Ray per pytest process.
 # Headless Chromium for the report and dashboard tests (Debian's packages; selenium drives it

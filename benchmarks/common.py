@@ -38,8 +38,8 @@ def ray_session(num_cpus: int | None = None, address: str | None = None) -> Iter
 
 def run_caviar(spec: dict[str, Any]) -> float:
     """Run one sweep on the connected Ray, the way ``caviar run`` does; return its wall seconds."""
-    from caviar.orchestrator.run import run_sweep
-    from caviar.orchestrator.spec import parse_spec
+    from caviar.spec.parse import parse_spec
+    from caviar.tune.run import run_sweep
 
     parsed = parse_spec(spec)  # SpecError for what this caviar does not support
     start = time.perf_counter()

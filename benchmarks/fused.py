@@ -28,9 +28,9 @@ import torch
 from benchmarks.common import emit, section_parser
 from caviar.search_spaces import Space
 from caviar.trainables.bundle import MEMBERS_KEY, STOP_KEY, member_metrics, train_bundle
-from caviar.trainables.context import TrialContext
 from caviar.trainables.data import DataSpec, load_dataset
 from caviar.trainables.mlp import train_mlp
+from caviar.tune.context import TrialContext
 
 SPACE = {
     "lr": "loguniform(1e-4, 1e-1)",
@@ -117,8 +117,8 @@ def run_sweeps(
 
     import caviar
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.run import run_sweep
-    from caviar.orchestrator.spec import parse_spec
+    from caviar.spec.parse import parse_spec
+    from caviar.tune.run import run_sweep
 
     outcomes = []
     with tempfile.TemporaryDirectory() as storage, connected(None):
@@ -183,7 +183,7 @@ def benchmark(
     sweep: bool = True,
 ) -> str:
     """Run the comparison and return its markdown section (heading, tables, notes)."""
-    from caviar.orchestrator.fusion import AUTO, auto_fuse
+    from caviar.tune.fusion import AUTO, auto_fuse
 
     torch.set_num_threads(1)
     n = trials or (32 if quick else 128)

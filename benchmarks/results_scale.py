@@ -45,9 +45,9 @@ SPACE = {"lr": "loguniform(1e-4, 1)", "units": "integer(8, 64)", "opt": 'choice(
 
 
 def _callback(sweep: Path, **options: Any) -> Any:
-    from caviar.results.callback import ParquetResultsCallback
     from caviar.results.store import SweepStore
     from caviar.search_spaces import Space
+    from caviar.tune.callbacks_results import ParquetResultsCallback
 
     store = SweepStore.at(str(sweep))
     store.write_text("sweep.yaml", "name: bench\n")

@@ -28,9 +28,9 @@ from ray.tune.experiment import Trial
 
 from benchmarks.common import emit, section_parser
 from benchmarks.trivial import trivial_spec
-from caviar.results.callback import ParquetResultsCallback
 from caviar.results.store import SweepStore
 from caviar.search_spaces import Space
+from caviar.tune.callbacks_results import ParquetResultsCallback
 
 SPACE = {"lr": "loguniform(1e-4, 1)", "units": "integer(8, 64)", "opt": 'choice("sgd", "adam")'}
 ROOT = Path(__file__).resolve().parent.parent

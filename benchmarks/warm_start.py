@@ -62,9 +62,9 @@ def best_new(sweep: str) -> float:
 
 
 def run(size: Size) -> tuple[str, dict[str, list[float]]]:
-    from caviar.orchestrator.run import run_sweep
-    from caviar.orchestrator.spec import parse_spec
-    from caviar.orchestrator.warm_start import load_warm_start
+    from caviar.search.warm_start import load_warm_start
+    from caviar.spec.parse import parse_spec
+    from caviar.tune.run import run_sweep
 
     values: dict[str, list[float]] = {"cold": [], "warm": []}
     summaries: list[str] = []

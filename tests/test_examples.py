@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import caviar
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import load_spec
+from caviar.spec.load import load_spec
+from caviar.tune.run import run_sweep
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
 

@@ -20,7 +20,7 @@ from caviar.analysis.ranking import check_mode, metric_column, ranked, searched_
 from caviar.analysis.scales import layout
 from caviar.objective import Mode, Objective
 from caviar.search_spaces import Space
-from caviar.search_spaces.convert import to_optuna, to_optuna_value
+from caviar.search_spaces.optuna import to_optuna, to_optuna_value
 
 if TYPE_CHECKING:
     import optuna

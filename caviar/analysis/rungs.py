@@ -59,14 +59,15 @@ def rungs(
 def scheduler_spec(scheduler: Any, space: Space | None = None) -> dict[str, Any]:
     """A stored ``scheduler:`` in any form the spec accepts (``asha``, a mapping with or without
     options, absent), resolved with the defaults the sweep ran with."""
-    from caviar.orchestrator.resolved import max_iterations, resolve_scheduler
+    from caviar.spec.model import max_iterations
+    from caviar.tune.resolved import resolve_scheduler
 
     return resolve_scheduler(scheduler, None if space is None else max_iterations(space))
 
 
 def milestones(scheduler: Any, space: Space | None = None) -> list[int]:
     """The rung iterations of a stored ``scheduler:``, computed by the function the scheduler
-    itself uses (``orchestrator.schedulers.rung_milestones``, from Ray's own brackets)."""
-    from caviar.orchestrator.schedulers import rung_milestones
+    itself uses (``caviar.tune.schedulers.rung_milestones``, from Ray's own brackets)."""
+    from caviar.tune.schedulers import rung_milestones
 
     return rung_milestones(scheduler_spec(scheduler, space))

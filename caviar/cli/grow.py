@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from caviar.orchestrator.run import SweepOutcome
+    from caviar.tune.run import SweepOutcome
 
 
 def extend(
@@ -27,8 +27,8 @@ def extend(
 ) -> SweepOutcome:
     """Give a finished or interrupted sweep ``trials`` more trials; its search goes on."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.grow import check_extend
-    from caviar.orchestrator.grow import extend as run_extension
+    from caviar.search.grow import check_extend
+    from caviar.tune.grow import extend as run_extension
 
     extension = check_extend(sweep_dir, trials, time_s)
     with connected(address):
@@ -53,8 +53,8 @@ def continue_trials(
 ) -> SweepOutcome:
     """Train the ``top`` best trials on from their last checkpoints to ``epochs`` epochs."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.continuation import check_continue
-    from caviar.orchestrator.continuation import continue_trials as run_continuation
+    from caviar.search.continuation import check_continue
+    from caviar.tune.continuation import continue_trials as run_continuation
 
     continuation = check_continue(sweep_dir, top, epochs)
     with connected(address):
@@ -63,6 +63,6 @@ def continue_trials(
 
 def zoom(sweep_dir: str, output: str | None = None, top: int = 5, margin: float = 0.1) -> str:
     """Write the next spec, narrowed around the ``top`` best trials; returns the path written."""
-    from caviar.orchestrator.next_spec import write_zoom
+    from caviar.search.next_spec import write_zoom
 
     return write_zoom(sweep_dir, output, top, margin)[1]

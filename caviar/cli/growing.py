@@ -22,7 +22,8 @@ def extend_command(
 ) -> None:
     """Give a sweep N more trials; its search goes on where it stopped."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.grow import check_extend, extend
+    from caviar.search.grow import check_extend
+    from caviar.tune.grow import extend
 
     extension = check_extend(sweep_dir, trials, time_s)  # bad input fails here, before Ray
     out.print(f"caviar: extending {sweep_dir} by {trials} trials")
@@ -43,7 +44,8 @@ def continue_command(
 ) -> None:
     """Train the best trials on from their last checkpoints, under the same trial ids."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.continuation import check_continue, continue_trials
+    from caviar.search.continuation import check_continue
+    from caviar.tune.continuation import continue_trials
 
     continuation = check_continue(sweep_dir, top, epochs)  # bad input fails here, before Ray
     for line in continuation.notes:
@@ -74,7 +76,7 @@ def zoom_command(
     ] = 0.1,
 ) -> None:
     """Write the next coarse-to-fine spec: ranges narrowed around the best trials, commented."""
-    from caviar.orchestrator.next_spec import write_zoom
+    from caviar.search.next_spec import write_zoom
 
     zoomed, path = write_zoom(sweep_dir, output, top, margin)
     for name, comment in zoomed.comments.items():

@@ -41,7 +41,7 @@ def submit(
     """Run a sweep on a Ray cluster as a Ray job; prints the job id."""
     from caviar.cluster import jobs
     from caviar.cluster.upload import plan_upload
-    from caviar.orchestrator.spec import load_spec
+    from caviar.spec.load import load_spec
 
     spec = load_spec(spec_path, list(set_ or []))  # bad input fails here, before uploading
     if "://" not in spec.storage and not spec.storage.startswith("/"):

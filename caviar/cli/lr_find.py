@@ -20,7 +20,7 @@ def lr_find(
 ) -> None:
     """LR range test: plot loss vs lr (log axis), print the suggested lr. Starts no Ray."""
     from caviar.errors import nested_error
-    from caviar.orchestrator.spec import load_spec
+    from caviar.spec.load import load_spec
     from caviar.trainables.data import load_dataset
     from caviar.trainables.lr_find import lr_range_test, representative_config, save_plot
 
@@ -40,7 +40,7 @@ def lr_find(
     print(f"suggested lr: {result.suggested_lr:.3g}")
     print(f"suggested range: lr: {result.range_text()}")
     if "lr" in spec.space.searched:  # the same form as `caviar zoom` writes
-        from caviar.orchestrator.next_spec import range_comment
+        from caviar.search.next_spec import range_comment
         from caviar.search_spaces import parse
 
         new = parse(result.range_text())

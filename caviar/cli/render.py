@@ -19,7 +19,7 @@ from caviar.analysis.sweep import StoredSpec, reading
 from caviar.objective import Objective
 
 if TYPE_CHECKING:
-    from caviar.orchestrator.run import SweepOutcome
+    from caviar.tune.run import SweepOutcome
 
 # Tables are wide (one column per hyperparameter): when the output is not a terminal, rich would
 # wrap them at 80 columns, so it gets 160.

@@ -36,9 +36,9 @@ def run(
     """Run a sweep."""
     from caviar.cli.live import dashboard_beside
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.run import prepare, run_sweep
-    from caviar.orchestrator.spec import load_spec
     from caviar.results.lock import sweep_lock
+    from caviar.spec.load import load_spec
+    from caviar.tune.run import prepare, run_sweep
 
     overrides = list(set_ or [])
     if storage is not None:
@@ -48,9 +48,9 @@ def run(
     spec = load_spec(spec_path, overrides)
     warm = None
     if warm_start is not None:  # checked before Ray starts, like the spec
-        from caviar.orchestrator.history import with_entry
-        from caviar.orchestrator.spec import parse_spec
-        from caviar.orchestrator.warm_start import WARM_START, load_warm_start
+        from caviar.search.warm_start import WARM_START, load_warm_start
+        from caviar.spec.history import with_entry
+        from caviar.spec.parse import parse_spec
 
         warm = load_warm_start(warm_start, spec)
         spec = parse_spec(with_entry(dict(spec.raw), WARM_START, **warm.record()))
@@ -76,10 +76,10 @@ def run(
 def resume(sweep_dir: SweepDir, address: AddressOption = None) -> None:
     """Continue an interrupted sweep; trials that finished are not run again."""
     from caviar.cluster.connect import connected
-    from caviar.orchestrator.resume_guards import check_resumable
-    from caviar.orchestrator.run import resume_sweep
     from caviar.results.lock import sweep_lock
     from caviar.results.store import SweepStore
+    from caviar.tune.resume_guards import check_resumable
+    from caviar.tune.run import resume_sweep
 
     stored = read_spec(sweep_dir)
     store = SweepStore.at(sweep_dir)
@@ -210,8 +210,8 @@ def export(
     """Replay a sweep's results into MLflow (a parent run, a child per trial) or TensorBoard."""
     import importlib.util
 
-    from caviar.orchestrator.spec import LOGGER_INSTALL, LOGGERS
     from caviar.results.trackers import TRACKERS, default_logdir, export_sweep
+    from caviar.spec.packages import LOGGER_INSTALL, LOGGERS
 
     if tracker not in TRACKERS:
         raise SpecError("TRACKER", f"must be one of {', '.join(TRACKERS)}, got {tracker!r}")

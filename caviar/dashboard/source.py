@@ -290,8 +290,8 @@ def _objective(spec: dict[str, Any]) -> Objective:
 def _planned(spec: dict[str, Any]) -> int:
     """How many trials the spec plans (0 when it cannot be told: then the table's count)."""
     try:
-        from caviar.orchestrator.run import planned_trials
-        from caviar.orchestrator.spec import parse_spec
+        from caviar.spec.parse import parse_spec
+        from caviar.tune.run import planned_trials
 
         return int(planned_trials(parse_spec(spec)))
     except Exception:  # a spec this version cannot parse: show what is there

@@ -4,7 +4,7 @@ Each request is one small JSON object, ``<sweep>/control/request-<id>.json``, wr
 rename locally, one PUT on S3), so the dashboard and the command line can ask at the same time
 without a lock, from a laptop for a sweep that runs on a cluster. Ids start with the time in
 nanoseconds, so names sort in the order the requests were made. The driver of the sweep polls the
-folder (``caviar.orchestrator.steering``); requests stay there, so a resumed sweep sees them too:
+folder (``caviar.tune.steering``); requests stay there, so a resumed sweep sees them too:
 
 - ``stop_trial``: the trial is stopped (again, after a resume) wherever it is;
 - ``add_trials``: the sweep starts ``n`` trials more than planned; the total is the spec's plus

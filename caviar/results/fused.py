@@ -126,12 +126,3 @@ def ended_bundles(trials: Sequence[KnownTrial], cut_short: set[str]) -> set[str]
 def _status(writer: ResultsWriter, trial_id: str) -> str | None:
     record = writer.records.get(trial_id)
     return None if record is None else record.status
-
-
-def __getattr__(name: str) -> Any:
-    # SHIM: FusedResultsCallback moved to caviar.tune.callbacks_results; removed at merge.
-    if name == "FusedResultsCallback":
-        from caviar.tune.callbacks_results import FusedResultsCallback
-
-        return FusedResultsCallback
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

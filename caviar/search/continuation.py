@@ -17,11 +17,12 @@ from typing import Any
 
 from caviar.errors import SpecError
 from caviar.objective import Objective, as_mode
-from caviar.orchestrator.history import entries, recorded, with_entry
-from caviar.orchestrator.spec import SweepSpec, parse_spec
 from caviar.results.store import SweepStore
 from caviar.search.grow import refuse_if_running
 from caviar.search.snapshot import has_trial_checkpoint, has_tune_state, read_snapshot, snapshots
+from caviar.spec.history import entries, recorded, with_entry
+from caviar.spec.model import SweepSpec
+from caviar.spec.parse import parse_spec
 
 CONTINUE = "continue"
 EPOCHS = "epochs"

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from caviar.orchestrator.spec import SweepSpec
+from caviar.spec.model import SweepSpec
 from caviar.trainables.adapter import BUILTIN
 from caviar.trainables.bundle import MEMBERS_KEY
 from caviar.trainables.data import Dataset

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from caviar.errors import SpecError
-from caviar.orchestrator.history import recorded, with_entry
-from caviar.orchestrator.spec import SweepSpec, parse_spec
 from caviar.results.store import SweepStore
 from caviar.search.plan import EXTEND
 from caviar.search.snapshot import has_tune_state
+from caviar.spec.history import recorded, with_entry
+from caviar.spec.model import SweepSpec
+from caviar.spec.parse import parse_spec
 
 
 @dataclass(frozen=True)

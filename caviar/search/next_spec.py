@@ -18,9 +18,9 @@ import yaml
 
 from caviar.errors import SpecError
 from caviar.objective import Objective, as_mode
-from caviar.orchestrator.history import HISTORY, recorded
-from caviar.orchestrator.spec import parse_spec
 from caviar.search_spaces import Constant, Distribution, Float, Param, Space, zoom
+from caviar.spec.history import HISTORY, recorded
+from caviar.spec.parse import parse_spec
 
 ZOOM = "zoom"
 
@@ -180,7 +180,7 @@ def write_zoom(
     the sweep's history; returns the spec and the path written."""
     from pathlib import Path
 
-    from caviar.orchestrator.history import with_entry, write_recorded
+    from caviar.spec.history import with_entry, write_recorded
 
     zoomed = zoom_spec(sweep_uri, top_k, margin)
     path = Path(output or f"{zoomed.raw['name']}.yaml")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caviar.orchestrator.history import entries
-from caviar.orchestrator.spec import SweepSpec
 from caviar.search.streams import round_sizes, total_trials
+from caviar.spec.history import entries
+from caviar.spec.model import SweepSpec
 
 EXTEND = "extend"
 

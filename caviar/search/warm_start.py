@@ -16,9 +16,10 @@ from typing import Any
 
 from caviar.errors import SpecError
 from caviar.objective import Objective, as_mode
-from caviar.orchestrator.history import recorded
-from caviar.orchestrator.spec import SweepSpec, parse_spec
 from caviar.search_spaces import Constant, Space
+from caviar.spec.history import recorded
+from caviar.spec.model import SweepSpec
+from caviar.spec.parse import parse_spec
 
 WARM_START = "warm_start"
 KEY = "--warm-start"

@@ -313,13 +313,3 @@ class SweepSpec:
     def max_iterations(self) -> int | None:
         """The most iterations a trial runs: ``epochs`` of the space, if it is fixed or bounded."""
         return max_iterations(self.space)
-
-    def to_yaml(self) -> str:
-        """The resolved spec, as run (what sweep.yaml holds).
-
-        Transition: Ray's scheduler defaults are read in ``caviar.tune.resolved``; callers move to
-        ``caviar.tune.resolved.spec_yaml(spec)`` and this method goes at the merge.
-        """
-        from caviar.tune.resolved import spec_yaml
-
-        return spec_yaml(self)

@@ -1,4 +1,6 @@
-"""Turning ``function(config, ctx)`` into a Ray Tune function trainable, and finding the function.
+"""Finding the function a spec's ``trainable:`` names, and the config keys it never sees.
+
+The Ray Tune function trainable around it is built in ``caviar.tune.trainable``.
 
 A trainable is named in the spec as ``mlp`` (built in) or ``package.module:function`` (the user's).
 """
@@ -9,10 +11,6 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
-from caviar.trainables.context import TrialContext, worker_threads
-from caviar.trainables.data import DataSpec
 from caviar.trainables.lookup import check_function
 from caviar.trainables.protocol import TrainContext
 
@@ -55,20 +53,3 @@ def resolve(name: str) -> TrainFunction:
     function = getattr(module, attribute, None)
     check_function(name, module_name, attribute, function)
     return function  # type: ignore[return-value]  # checked: callable as (config, ctx)
-
-
-def as_tune_trainable(
-    name: str, data: DataSpec | None, cpus_per_trial: float
-) -> Callable[[dict[str, Any]], None]:
-    """A Ray Tune function trainable that runs the named function with a fresh ``TrialContext``.
-
-    The function is looked up by name inside the worker, so user code is imported where it runs.
-    """
-
-    def run_trial(config: dict[str, Any]) -> None:
-        torch.set_num_threads(worker_threads(cpus_per_trial))
-        ctx = TrialContext(data)
-        resolve(name)(trainable_config(config), ctx)
-
-    run_trial.__name__ = name.replace(".", "_").replace(":", "__")
-    return run_trial

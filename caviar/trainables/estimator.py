@@ -211,25 +211,3 @@ def train_estimator(
             metrics["n_params"] = count
         metrics["fit_time_s"] = fit_time
         report(**metrics)
-
-
-def estimator_tune_trainable(
-    name: str, data: DataSpec | None, scoring: Sequence[str], cpus_per_trial: float
-) -> Callable[[dict[str, Any]], None]:
-    """The Ray Tune function trainable of an estimator sweep (as ``adapter.as_tune_trainable``)."""
-    from caviar.trainables.adapter import trainable_config
-    from caviar.trainables.context import TrialContext
-
-    trainable = EstimatorTrainable(name, scoring)
-
-    def run_trial(config: dict[str, Any]) -> None:
-        from threadpoolctl import threadpool_limits
-
-        from caviar.trainables.context import worker_threads
-
-        ctx = TrialContext(data)
-        with threadpool_limits(worker_threads(cpus_per_trial)):  # BLAS/OpenMP: the trial's CPUs
-            trainable(trainable_config(config), ctx)
-
-    run_trial.__name__ = name.removeprefix(PREFIX).replace(".", "_")
-    return run_trial

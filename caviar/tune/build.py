@@ -12,15 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from caviar.orchestrator.spec import ConfirmSpec, SearchSpec, SweepSpec
-from caviar.results.callback import ParquetResultsCallback
 from caviar.results.store import TUNE_DIR, SweepStore
 from caviar.search.plan import pbt_samples, planned_trials
 from caviar.search.streams import SEED_KEY, total_trials
 from caviar.search_spaces import Space
+from caviar.spec.model import ConfirmSpec, SearchSpec, SweepSpec
+from caviar.tune.callbacks_results import ParquetResultsCallback
 from caviar.tune.limits import NonFiniteMetricStopper, with_time_limit
 from caviar.tune.optuna_search import optuna_searcher
 from caviar.tune.progress import ProgressCallback
+from caviar.tune.resolved import spec_yaml
 from caviar.tune.resumable import ResumableSearch
 from caviar.tune.schedulers import SchedulerStateCallback, build_scheduler
 from caviar.tune.searchers import CoarseToFineSearcher, ConfirmingSearcher, SpaceSearcher
@@ -54,7 +55,7 @@ def build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: A
     )
     results_callback: Any = ParquetResultsCallback
     if fusion.fusing(spec):  # fuse: K trains bundles of configs as one trial each
-        from caviar.results.fused import FusedResultsCallback
+        from caviar.tune.callbacks_results import FusedResultsCallback
 
         searcher = fusion.fused_searcher(spec)
         search = Search(searcher, {}, searcher.total, searcher.total)
@@ -69,7 +70,7 @@ def build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: A
             spec.space,
             spec.metric,
             spec.mode,
-            spec.to_yaml(),
+            spec_yaml(spec),
             _version(),
             max_t=spec.scheduler.options.get("max_t"),
             objectives=spec.objectives,
@@ -233,7 +234,7 @@ def logger_callbacks(spec: SweepSpec) -> list[Any]:
     found: list[Any] = []
     factories = sink_factories(spec.loggers, spec.tracker_options, spec.name, spec.sweep_uri)
     if factories:
-        from caviar.results.trackers.callback import TrackerCallback
+        from caviar.tune.callbacks_trackers import TrackerCallback
 
         found.append(TrackerCallback(factories))
     if "wandb" in spec.loggers:
@@ -244,7 +245,7 @@ def logger_callbacks(spec: SweepSpec) -> list[Any]:
 
 
 def _version() -> str:
-    from caviar import __version__
+    from caviar.version import __version__
 
     return __version__
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
-from caviar.orchestrator.history import write_recorded
 from caviar.search.continuation import Continuation
+from caviar.spec.history import write_recorded
 from caviar.tune.run import SweepOutcome, resume_sweep
 from caviar.tune.wrappers import SchedulerWrapper
 

@@ -14,7 +14,6 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
 
-from caviar.orchestrator.spec import SchedulerSpec, SweepSpec
 from caviar.search.fusion import (
     AUTO,
     auto_fuse,
@@ -25,14 +24,15 @@ from caviar.search.fusion import (
     unfused_note,
 )
 from caviar.search.streams import total_trials
-from caviar.trainables.adapter import as_tune_trainable
+from caviar.spec.model import SchedulerSpec, SweepSpec
 from caviar.trainables.bundle import MEMBERS_KEY, STOP_KEY
 from caviar.trainables.data import DataSpec, load_dataset
-from caviar.trainables.estimator import estimator_tune_trainable, is_estimator_path
+from caviar.trainables.estimator import is_estimator_path
 from caviar.tune import compat
 from caviar.tune.resumable import ResumableScheduler
 from caviar.tune.schedulers import TIME_ATTR, build_scheduler
 from caviar.tune.searchers import SpaceSearcher
+from caviar.tune.trainable import as_tune_trainable, estimator_tune_trainable
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from caviar.orchestrator.history import write_recorded
 from caviar.search.grow import Extension
+from caviar.spec.history import write_recorded
 from caviar.tune.run import SweepOutcome, resume_sweep
 
 log = logging.getLogger(__name__)

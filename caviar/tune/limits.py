@@ -11,7 +11,7 @@ stops, at any step, a trial that has been running longer than ``trial_time_limit
 an actor that does not stop when asked (after 10 s), so a hung trial frees its resources.
 
 Stopped trials are TERMINATED for Tune (they are not resumed); the reason is left on the trial
-(``caviar.results.callback.STOP_REASON``) for the results table, which records them as ERROR.
+(``caviar.tune.callbacks_results.STOP_REASON``) for the results table, which records them as ERROR.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.stopper import Stopper
 
-from caviar.results.callback import STOP_REASON
 from caviar.tune import compat
+from caviar.tune.callbacks_results import STOP_REASON
 from caviar.tune.wrappers import SchedulerWrapper
 
 

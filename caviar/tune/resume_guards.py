@@ -25,7 +25,7 @@ from caviar.tune.resolved import spec_yaml
 def check_resumable(store: SweepStore, sweep_uri: str) -> str | None:
     """SpecError for a sweep that a resume would damage (see the module docstring); a line
     saying so when the sweep has already finished (nothing to resume), else None."""
-    from caviar.orchestrator.run import has_tune_state  # run imports this module
+    from caviar.tune.run import has_tune_state
 
     if not has_tune_state(store):
         refuse_rerun_over_results(store, sweep_uri)
@@ -91,7 +91,7 @@ def check_resume(sweep_uri: str) -> str | None:
             f"{SPEC_FILE} was edited after the sweep started ({', '.join(differ)} differ from "
             "what ran): put it back, or start a new sweep with `caviar run` and another --name",
         )
-    from caviar.orchestrator.run import planned_trials, tune_statuses
+    from caviar.tune.run import planned_trials, tune_statuses
 
     statuses = tune_statuses(store)
     ended = {"TERMINATED", "ERROR"}

@@ -17,14 +17,16 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from caviar.errors import SpecError, nested_error, sweep_failure
-from caviar.orchestrator.resume_guards import check_resumable
-from caviar.orchestrator.spec import SweepSpec, parse_spec
 from caviar.results.lock import sweep_lock
 from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
 from caviar.search.plan import planned_trials
 from caviar.search.snapshot import has_tune_state, tune_statuses
+from caviar.spec.model import SweepSpec
+from caviar.spec.parse import parse_spec
 from caviar.tune.build import build_tuner, trainable
 from caviar.tune.environment import tune_environment
+from caviar.tune.resolved import spec_yaml
+from caviar.tune.resume_guards import check_resumable
 from caviar.tune.steering import sweep_stopped
 
 log = logging.getLogger(__name__)
@@ -81,10 +83,10 @@ def _refuse_existing(store: SweepStore, spec: SweepSpec) -> None:
         existing = yaml.safe_load(store.read_text(SPEC_FILE)) or {}
     except (OSError, yaml.YAMLError):
         existing = {}
-    ours = yaml.safe_load(spec.to_yaml())
+    ours = yaml.safe_load(spec_yaml(spec))
     # An older sweep.yaml holds the spec as written: compare resolved with resolved.
     with contextlib.suppress(SpecError, TypeError, ValueError):
-        existing = yaml.safe_load(parse_spec(existing).to_yaml())
+        existing = yaml.safe_load(spec_yaml(parse_spec(existing)))
     differ = sorted(
         key
         for key in set(existing) | set(ours)
@@ -136,7 +138,7 @@ def run_sweep(spec: SweepSpec, show_progress: bool = True, warm: Any = None) -> 
         if store.exists(SPEC_FILE):  # another run wrote it between the check and the lock
             _refuse_existing(store, spec)
         pending = check_cluster(spec)
-        store.write_text(SPEC_FILE, spec.to_yaml())
+        store.write_text(SPEC_FILE, spec_yaml(spec))
         tuner = build_tuner(spec, store, show_progress, warm)
         return _fit(tuner, spec, pending)
 

@@ -24,9 +24,9 @@ from ray.tune.schedulers import (
     TrialScheduler,
 )
 
-from caviar.orchestrator.spec import SchedulerSpec
 from caviar.search_spaces import Choice, Constant, Distribution, Float, Integer, Space
 from caviar.search_spaces.distributions import to_python
+from caviar.spec.model import SchedulerSpec
 from caviar.trainables.adapter import CONFIRM_KEY
 from caviar.tune import compat
 from caviar.tune.resumable import ResumableScheduler, find_resumable

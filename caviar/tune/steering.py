@@ -25,7 +25,6 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 
-from caviar.results.callback import USER_STOPPED
 from caviar.results.control import (
     added_trials,
     applied_ids,
@@ -36,6 +35,7 @@ from caviar.results.control import (
 from caviar.results.store import SweepStore
 from caviar.search.plan import SearchPlan
 from caviar.tune import compat
+from caviar.tune.callbacks_results import USER_STOPPED
 from caviar.tune.wrappers import SchedulerWrapper
 
 logger = logging.getLogger(__name__)

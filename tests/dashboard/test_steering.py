@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 import caviar
-from caviar.orchestrator.run import resume_sweep, run_sweep
-from caviar.orchestrator.spec import parse_spec
 from caviar.results.control import (
     read_requests,
     request_add_trials,
@@ -18,6 +16,8 @@ from caviar.results.control import (
     request_stop_trial,
 )
 from caviar.results.store import SweepStore
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import resume_sweep, run_sweep
 from tests.dashboard.steady import reported, steady_spec
 
 pytestmark = pytest.mark.xdist_group("ray")

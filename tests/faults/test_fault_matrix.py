@@ -32,8 +32,8 @@ import pytest
 import yaml
 
 import caviar
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import run_sweep
 from tests.conftest import kill_session
 from tests.faults.summary import record_matrix_case
 from tests.faults.test_driver_faults import kill_the_driver

@@ -29,9 +29,9 @@ import pytest
 import caviar
 from caviar.cli import main
 from caviar.errors import SweepFailed
-from caviar.orchestrator.run import resume_sweep, run_sweep
-from caviar.orchestrator.spec import parse_spec
 from caviar.results.store import CURVES_DIR, SweepStore
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import resume_sweep, run_sweep
 from tests.faults.summary import FaultRecord
 from tests.faults.truth import reported, rows_lost
 from tests.results.synthetic import drive, make_callback, make_trials

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 import caviar
-from caviar.orchestrator.run import SweepOutcome, run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import SweepOutcome, run_sweep
 from tests.faults.summary import FaultRecord
 from tests.faults.truth import injected, rows_lost
 

@@ -11,9 +11,10 @@ import yaml
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.continuation import check_continue, continue_trials
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.search.continuation import check_continue
+from caviar.spec.parse import parse_spec
+from caviar.tune.continuation import continue_trials
+from caviar.tune.run import run_sweep
 from tests.results.killable import killable_spec
 
 pytestmark = pytest.mark.xdist_group("ray")

@@ -15,11 +15,12 @@ import yaml
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.grow import check_extend, extend
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.searchers import SpaceSearcher
-from caviar.orchestrator.spec import parse_spec
+from caviar.search.grow import check_extend
 from caviar.search_spaces import Space
+from caviar.spec.parse import parse_spec
+from caviar.tune.grow import extend
+from caviar.tune.run import run_sweep
+from caviar.tune.searchers import SpaceSearcher
 from tests.results.killable import killable_spec
 
 pytestmark = pytest.mark.xdist_group("ray")
@@ -125,10 +126,10 @@ def test_extend_refusals(tmp_path: Path) -> None:
 
 
 def test_the_restored_tune_config_is_where_caviar_looks(tmp_path: Path) -> None:
-    """The one private Ray name growing a sweep uses (caviar/orchestrator/restored.py)."""
+    """The one private Ray name growing a sweep uses (caviar/tune/compat.py)."""
     from ray import tune
 
-    from caviar.orchestrator.restored import restored_tune_config
+    from caviar.tune.compat import restored_tune_config
 
     config = tune.TuneConfig(num_samples=3, time_budget_s=5.0)
     tuner = tune.Tuner(

@@ -10,9 +10,9 @@ import yaml
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import parse_spec
-from caviar.orchestrator.warm_start import load_warm_start, optuna_storage, zoomed_first_round
+from caviar.search.warm_start import load_warm_start, optuna_storage, zoomed_first_round
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import run_sweep
 from tests.conftest import run_cli
 from tests.results.killable import killable_spec
 

@@ -10,10 +10,11 @@ import yaml
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.next_spec import spec_text, write_zoom, zoom_spec
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import load_spec, parse_spec
+from caviar.search.next_spec import spec_text, write_zoom, zoom_spec
 from caviar.search_spaces import Space, loguniform
+from caviar.spec.load import load_spec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import run_sweep
 from tests.conftest import run_cli, small_spec
 
 pytestmark = pytest.mark.xdist_group("ray")

@@ -12,8 +12,8 @@ import yaml
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.spec import parse_spec
 from caviar.results.store import CURVES_DIR, LIVE_TEMPORARY_S, QUARANTINE_DIR
+from caviar.spec.parse import parse_spec
 from tests.conftest import run_cli
 from tests.results.synthetic import drive, make_callback, make_trials
 

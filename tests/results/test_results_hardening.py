@@ -14,7 +14,6 @@ import pytest
 from ray.tune.experiment import Trial
 
 import caviar
-from caviar.orchestrator.spec import parse_spec
 from caviar.results.store import (
     CURVES_DIR,
     QUARANTINE_DIR,
@@ -24,6 +23,7 @@ from caviar.results.store import (
     join_uri,
 )
 from caviar.search_spaces import Space
+from caviar.spec.parse import parse_spec
 from caviar.trainables.bundle import MEMBERS_KEY, member_key
 from caviar.tune.callbacks_results import FusedResultsCallback
 from tests.results.synthetic import SPACE, drive, make_callback, make_trials, result

@@ -10,8 +10,8 @@ import yaml
 
 import caviar
 from caviar.cli import main
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import run_sweep
 
 pytestmark = pytest.mark.xdist_group("ray")
 

@@ -19,9 +19,9 @@ from moto.server import ThreadedMotoServer
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.run import prepare
-from caviar.orchestrator.spec import parse_spec
 from caviar.results.store import SweepStore
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import prepare
 from tests.results.synthetic import drive, make_callback, make_trials
 
 

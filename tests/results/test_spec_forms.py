@@ -15,10 +15,11 @@ import pytest
 import yaml
 
 from caviar.cli import main
-from caviar.orchestrator.schedulers import rung_milestones
-from caviar.orchestrator.spec import parse_spec
 from caviar.plot import milestones
 from caviar.search_spaces import Space
+from caviar.spec.parse import parse_spec
+from caviar.tune.resolved import spec_yaml
+from caviar.tune.schedulers import rung_milestones
 from tests.results.synthetic import SPACE, make_callback, make_trials, result
 
 BASE: dict[str, Any] = {
@@ -66,8 +67,8 @@ FORMS: list[tuple[str, dict[str, Any]]] = [
 @pytest.mark.parametrize(("form", "keys"), FORMS, ids=[f[0] for f in FORMS])
 def test_sweep_yaml_holds_the_resolved_spec(form: str, keys: dict[str, Any]) -> None:
     spec = parse_spec({**BASE, **keys})
-    resolved = yaml.safe_load(spec.to_yaml())
-    assert yaml.safe_load(parse_spec(resolved).to_yaml()) == resolved  # a fixed point
+    resolved = yaml.safe_load(spec_yaml(spec))
+    assert yaml.safe_load(spec_yaml(parse_spec(resolved))) == resolved  # a fixed point
     assert isinstance(resolved["scheduler"], dict) and isinstance(resolved["search"], dict)
     assert "time_budget_s" not in resolved
     for key in ("mode", "resources", "max_concurrent", "max_failures", "seed", "storage"):
@@ -120,7 +121,7 @@ def test_report_show_and_ls_read_every_form(
     html = (tmp_path / "report.html").read_text()
     assert "<html" in html.lower()
     # The rungs drawn are the resolved scheduler's, computed by Ray's own bracket code.
-    resolved = yaml.safe_load(parse_spec(raw).to_yaml())["scheduler"]
+    resolved = yaml.safe_load(spec_yaml(parse_spec(raw)))["scheduler"]
     assert milestones(raw.get("scheduler"), Space.from_dict(raw["space"])) == rung_milestones(
         resolved
     )

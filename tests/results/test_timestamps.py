@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import caviar
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import run_sweep
 from tests.results.killable import killable_spec
 
 pytestmark = pytest.mark.xdist_group("ray")

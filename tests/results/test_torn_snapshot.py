@@ -17,9 +17,10 @@ import pytest
 import ray.cloudpickle as cloudpickle
 
 import caviar
-from caviar.orchestrator.run import resume_sweep, run_sweep
-from caviar.orchestrator.searchers import SpaceSearcher
-from caviar.orchestrator.spec import SweepSpec, parse_spec
+from caviar.spec.model import SweepSpec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import resume_sweep, run_sweep
+from caviar.tune.searchers import SpaceSearcher
 from tests.results.killable import killable_spec
 
 pytestmark = pytest.mark.xdist_group("ray")

@@ -2,7 +2,7 @@
 
 As in test_torn_snapshot.py, a real sweep runs, its Tune snapshot is torn by hand the way a kill -9
 during Tune's background upload tears it, and the sweep is resumed. These take a minute each
-(slow); tests/orchestrator/test_resume_bookkeeping.py has the fast slice, on the searchers alone.
+(slow); tests/tune/test_resume_bookkeeping.py has the fast slice, on the searchers alone.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 import ray.cloudpickle as cloudpickle
 
 import caviar
-from caviar.orchestrator.run import resume_sweep, run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import resume_sweep, run_sweep
 from tests.results.killable import killable_spec
 
 pytestmark = pytest.mark.xdist_group("ray")

@@ -17,8 +17,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import caviar
 from caviar.cli import main
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import run_sweep
 
 pytestmark = pytest.mark.xdist_group("ray")
 PARAMS = ["x", "fail", "epochs", "seed"]

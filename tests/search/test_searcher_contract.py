@@ -22,9 +22,9 @@ import pytest
 from ray.tune.experiment import Experiment
 from ray.tune.search import Searcher
 
-from caviar.orchestrator.spec import SearchSpec
 from caviar.search.streams import SEED_KEY
 from caviar.search_spaces import Space
+from caviar.spec.model import search_spec
 from caviar.tune.build import build_searcher, search_algorithm
 
 SPACE = Space.from_dict(
@@ -54,7 +54,7 @@ def parametrize_searcher(test: Callable[..., None]) -> Callable[..., None]:
 
 def make(algorithm: str, seed: int = 0) -> Searcher:
     options, space = ALGORITHMS[algorithm]
-    search = SearchSpec(algorithm=algorithm, **{"num_samples": TOTAL, **options})
+    search = search_spec(algorithm, **{"num_samples": TOTAL, **options})
     return build_searcher(search, space, seed, [("loss", "min")], TOTAL)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from caviar.trainables.context import TrialContext
 from caviar.trainables.data import load_dataset
+from caviar.tune.context import TrialContext
 
 
 def train(config: dict[str, Any], ctx: TrialContext) -> None:

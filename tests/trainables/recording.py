@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from caviar.trainables.context import TrialContext
 from caviar.trainables.data import DataSpec
+from caviar.tune.context import TrialContext
 
 
 class RecordingContext(TrialContext):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 import caviar
-from caviar.orchestrator.run import prepare, run_sweep
-from caviar.orchestrator.spec import load_spec
 from caviar.results.store import TUNE_DIR
+from caviar.spec.load import load_spec
 from caviar.trainables.evaluate import score_trial
+from caviar.tune.run import prepare, run_sweep
 
 pytestmark = pytest.mark.xdist_group("ray")
 

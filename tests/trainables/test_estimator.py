@@ -13,10 +13,10 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 
 import caviar
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
 from caviar.trainables.data import DataSpec
 from caviar.trainables.estimator import parameter_count, train_estimator
+from caviar.tune.run import run_sweep
 
 pytestmark = pytest.mark.xdist_group("ray")
 

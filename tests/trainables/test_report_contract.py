@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 import caviar
-from caviar.orchestrator.run import run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
 from caviar.trainables.data import DataSpec
+from caviar.tune.run import run_sweep
 from tests.trainables.recording import RecordingContext
 from tests.trainables.shapes import started
 

@@ -8,8 +8,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 import caviar
-from caviar.orchestrator.run import prepare, run_sweep
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
+from caviar.tune.run import prepare, run_sweep
 from tests.conftest import small_spec
 
 pytestmark = pytest.mark.xdist_group("ray")

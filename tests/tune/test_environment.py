@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
 from caviar.tune.environment import (
     MAX_PENDING,
     TUNE_DEFAULTS,

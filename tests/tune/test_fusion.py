@@ -10,8 +10,8 @@ import pytest
 
 import caviar
 from caviar.errors import SpecError
-from caviar.orchestrator.spec import parse_spec
 from caviar.search.fusion import auto_fuse, fallback_summary, fuses, plan_trials
+from caviar.spec.parse import parse_spec
 from caviar.trainables.bundle import MEMBERS_KEY
 from caviar.trainables.data import DataSpec, load_dataset
 from caviar.tune.fusion import fusing

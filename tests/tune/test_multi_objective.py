@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from caviar.orchestrator.spec import parse_spec
+from caviar.analysis.report import build_report
 from caviar.results.pareto import non_dominated
-from caviar.results.report import build_report
+from caviar.spec.parse import parse_spec
 from caviar.tune.build import build_search
 from caviar.tune.run import run_sweep
 from tests.conftest import small_spec

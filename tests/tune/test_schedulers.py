@@ -11,8 +11,8 @@ from ray.tune.schedulers import (
     PopulationBasedTraining,
 )
 
-from caviar.orchestrator.spec import SchedulerSpec
 from caviar.search_spaces import Space, integer, loguniform, pow2, reverse_loguniform, uniform
+from caviar.spec.model import scheduler_spec
 from caviar.tune.schedulers import (
     ConfirmationPassThrough,
     SpaceExplorer,
@@ -25,7 +25,7 @@ from caviar.tune.schedulers import (
 def test_every_scheduler_is_rays_own_with_the_spec_options() -> None:
     asha = ray_scheduler(
         build_scheduler(
-            SchedulerSpec(
+            scheduler_spec(
                 "asha", {"max_t": 9, "grace_period": 2, "reduction_factor": 3, "brackets": 2}
             )
         )
@@ -33,12 +33,12 @@ def test_every_scheduler_is_rays_own_with_the_spec_options() -> None:
     assert isinstance(asha, AsyncHyperBandScheduler)
     assert asha._max_t == 9 and len(asha._brackets) == 2
     hyperband = ray_scheduler(
-        build_scheduler(SchedulerSpec("hyperband", {"max_t": 27, "reduction_factor": 3}))
+        build_scheduler(scheduler_spec("hyperband", {"max_t": 27, "reduction_factor": 3}))
     )
     assert isinstance(hyperband, HyperBandScheduler) and hyperband._eta == 3
     median = ray_scheduler(
         build_scheduler(
-            SchedulerSpec(
+            scheduler_spec(
                 "median", {"grace_period": 2, "min_samples_required": 4, "hard_stop": False}
             )
         )
@@ -46,11 +46,11 @@ def test_every_scheduler_is_rays_own_with_the_spec_options() -> None:
     assert isinstance(median, MedianStoppingRule)
     assert median._grace_period == 2 and median._min_samples_required == 4
     assert not median._hard_stop
-    assert isinstance(build_scheduler(SchedulerSpec("fifo", {})), FIFOScheduler)
+    assert isinstance(build_scheduler(scheduler_spec("fifo", {})), FIFOScheduler)
     space = Space.from_dict({"lr": "loguniform(1e-4, 1)"})
     pbt = ray_scheduler(
         build_scheduler(
-            SchedulerSpec(
+            scheduler_spec(
                 "pbt",
                 {
                     "perturbation_interval": 3,
@@ -69,10 +69,10 @@ def test_every_scheduler_is_rays_own_with_the_spec_options() -> None:
 
 
 def test_confirmation_trials_bypass_early_stopping_only_when_asked() -> None:
-    wrapped = build_scheduler(SchedulerSpec("asha", {"max_t": 4}), confirm=True)
+    wrapped = build_scheduler(scheduler_spec("asha", {"max_t": 4}), confirm=True)
     assert isinstance(wrapped, ConfirmationPassThrough)
     assert isinstance(ray_scheduler(wrapped), AsyncHyperBandScheduler)
-    assert isinstance(build_scheduler(SchedulerSpec("fifo", {}), confirm=True), FIFOScheduler)
+    assert isinstance(build_scheduler(scheduler_spec("fifo", {}), confirm=True), FIFOScheduler)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_asha_rungs_survive_a_snapshot_and_restore() -> None:
 
     from caviar.tune.schedulers import SchedulerStateCallback
 
-    spec = SchedulerSpec("asha", {"max_t": 9, "grace_period": 1, "reduction_factor": 3})
+    spec = scheduler_spec("asha", {"max_t": 9, "grace_period": 1, "reduction_factor": 3})
     wrapper = build_scheduler(spec)
     running = wrapper.inner  # type: ignore[attr-defined]  # Ray's, in ResumableScheduler
     bracket = running._brackets[0]
@@ -146,4 +146,4 @@ def test_asha_rungs_survive_a_snapshot_and_restore() -> None:
     restored = wrapped.inner
     assert restored._trial_info["a"] is restored._brackets[0]
     assert restored._brackets[0]._rungs == bracket._rungs
-    assert SchedulerStateCallback(build_scheduler(SchedulerSpec("fifo", {}))).get_state() is None
+    assert SchedulerStateCallback(build_scheduler(scheduler_spec("fifo", {}))).get_state() is None

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import caviar
-from caviar.orchestrator.spec import parse_spec
+from caviar.spec.parse import parse_spec
 from caviar.tune.run import SweepOutcome, run_sweep
 from tests.conftest import small_spec
 

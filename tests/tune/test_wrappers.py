@@ -18,9 +18,9 @@ from ray.tune.schedulers import (
     TrialScheduler,
 )
 
-from caviar.results.callback import STOP_REASON
 from caviar.trainables.adapter import CONFIRM_KEY
 from caviar.tune import compat
+from caviar.tune.callbacks_results import STOP_REASON
 from caviar.tune.continuation import Continued
 from caviar.tune.limits import TrialTimeLimit
 from caviar.tune.resumable import ResumableScheduler, find_resumable
