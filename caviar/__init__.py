@@ -2,18 +2,34 @@
 
 >>> import caviar
 >>> trials = caviar.read_trials("results/demo")     # doctest: +SKIP
+
+The public names are imported when first used (PEP 562): ``import caviar`` and every submodule
+import (``caviar.errors`` from the CLI, ``caviar.trainables`` in a Ray worker) cost no pandas or
+pyarrow until a reader is called.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from caviar.grow import continue_trials, extend, request_more_trials, zoom
-from caviar.results.confirm import read_confirmations
-from caviar.results.readers import read_curves, read_trials
+import importlib
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("caviar-sweep")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from caviar.grow import continue_trials, extend, request_more_trials, zoom
+    from caviar.results.confirm import read_confirmations
+    from caviar.results.readers import read_curves, read_trials
+
+    __version__: str
+
+# Public name -> the module that defines it.
+_LAZY = {
+    "continue_trials": "caviar.grow",
+    "extend": "caviar.grow",
+    "request_more_trials": "caviar.grow",
+    "zoom": "caviar.grow",
+    "read_confirmations": "caviar.results.confirm",
+    "read_curves": "caviar.results.readers",
+    "read_trials": "caviar.results.readers",
+}
 
 __all__ = [
     "__version__",
@@ -25,3 +41,28 @@ __all__ = [
     "request_more_trials",
     "zoom",
 ]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("caviar-sweep")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use, then keep it in the module's namespace."""
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module 'caviar' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
