@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             if name not in args.only:
                 continue
             text, seconds[name] = run_one(name, args.quick, plots, Path(tmp) / f"{name}.md")
-            if text.startswith(f"## {name}\n\nFailed") or "DID NOT HOLD" in text:
+            claims_failed = "DID NOT HOLD" in text and not args.quick  # smoke sizes prove nothing
+            if text.startswith(f"## {name}\n\nFailed") or claims_failed:
                 failed.append(name)
             sections.append(text)
     args.results.parent.mkdir(parents=True, exist_ok=True)

@@ -101,7 +101,7 @@ def child(spec: str, out: str) -> None:
     from benchmarks.startup_probe import Recorder
 
     recorder = Recorder(CHILD_STARTED)
-    recorder.imports()  # torch, ray, ray.tune, then caviar's CLI
+    recorder.imports()  # torch, ray, ray.tune, then caviar's CLI, one by one
     recorder.patch()
     import yaml
 
@@ -131,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         plain = sorted(whole_process(work) for _ in range(repeat))
         stamps = instrumented(work)
+        rows, total = breakdown(stamps)
+        print(json.dumps(stamps), file=sys.stderr)  # the raw timestamps, for a closer look
     median = plain[len(plain) // 2]
-    rows, total = breakdown(stamps)
     held = median <= TARGET_S
     lines = [
         "## Start-up: a 2-trial sweep, whole process (startup.py)",
@@ -145,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Where the time goes (one instrumented run of the same sweep, {fmt(total, 1)} s; "
         "phases in the order they happen, each from the end of the one before):",
         "",
-        table(["phase", "s", "share"], rows),
+        table(["phase", "wall s", "share", "CPU s"], rows),
+        "",
+        "CPU s: the CPU seconds of the process the phase ran in (the driver, or for the worker's "
+        "import and data rows the first trial's worker), since the previous row of that process; "
+        "on a loaded machine they are what the phase would take alone.",
         "",
         *import_report(),
     ]

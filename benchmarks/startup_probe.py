@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 MODULE_IMPORTED = time.time()  # in a Ray worker: when it imported the trainable's module
+MODULE_CPU = time.process_time()  # and the CPU seconds the worker had used by then
 
 # Functions the CLI calls on its way, by name, wherever caviar keeps them (modules move).
 TRACED = ("load_spec", "prepare", "check_cluster", "_build_tuner", "run_sweep", "_summarize")
@@ -37,7 +38,8 @@ PHASES = {
     "import torch": "import torch",
     "import ray": "import ray",
     "import ray.tune": "import ray.tune",
-    "import caviar.cli": "import caviar's CLI (typer, rich, pandas, pyarrow, caviar, ...)",
+    "import caviar.cli": "import caviar's CLI (typer, rich, caviar.errors)",
+    "import sweep modules": "import caviar's sweep modules (orchestrator, results, trainables)",
     "load_spec end": "read and parse the spec",
     "prepare end": "spec + data checks (prepare), before Ray",
     "ray.init start": "lock, banner",
@@ -49,26 +51,31 @@ PHASES = {
     "worker created": "Tune starts; first trial's worker process spawned",
     "worker imported": "worker imports torch, ray.tune, caviar, the trainable",
     "trial entered": "worker: actor set-up until the trial function runs",
+    "trial imports": "worker: import the built-in mlp (caviar.trainables.mlp)",
+    "data loaded": "worker: load the data (scikit-learn's make_classification)",
     "first report": "first epoch trained and reported",
     "first rows in curves/": "first result reaches curves/ (Parquet part)",
     "Tuner.fit end": "rest of the 2 trials, Tune's teardown",
-    "_summarize end": "summary table",
-    "ray.shutdown start": "(between summary and shutdown)",
+    "ray.shutdown start": "run_sweep reads the trials table and returns",
     "ray.shutdown end": "ray.shutdown",
-    "main returned": "after shutdown",
+    "_summarize end": "summary table (reads Parquet)",
+    "main returned": "CLI returns",
     "ended": "interpreter exit (atexit, threads, Ray's hooks)",
 }
 
 
 class Recorder:
-    """Timestamps of the driver's steps, as ``{event: unix seconds}`` (first call of each)."""
+    """Timestamps of the driver's steps, as ``{event: unix seconds}`` (first call of each), and
+    the driver's CPU seconds at each (``cpu``): under load, CPU seconds move less than wall ones."""
 
     def __init__(self, interpreter_started: float) -> None:
-        self.stamps: dict[str, float] = {"interpreter": interpreter_started}
+        self.stamps: dict[str, Any] = {"interpreter": interpreter_started, "cpu": {}}
         self._calls: dict[str, int] = defaultdict(int)
 
     def mark(self, event: str) -> None:
-        self.stamps.setdefault(event, time.time())
+        if event not in self.stamps:
+            self.stamps[event] = time.time()
+            self.stamps["cpu"][event] = time.process_time()
 
     def imports(self) -> None:
         for name in ("torch", "ray", "ray.tune", "caviar.cli"):
@@ -100,6 +107,7 @@ class Recorder:
                 importlib.import_module(name)
             except ImportError:
                 continue
+        self.mark("import sweep modules")
         for module_name, module in list(sys.modules.items()):
             if not module_name.startswith("caviar") or module is None:
                 continue
@@ -128,20 +136,26 @@ def train(config: dict[str, Any], ctx: Any) -> None:
     """The built-in mlp; each report also says when this worker process started and got here."""
     import psutil
 
+    entered = time.time()
     from caviar.trainables.mlp import train_mlp
 
-    entered = time.time()
-    created = psutil.Process().create_time()
+    stamps = {
+        "trial_entered": entered,
+        "trial_imports": time.time(),
+        "worker_created": psutil.Process().create_time(),
+        "worker_imported": MODULE_IMPORTED,
+        "worker_cpu_imported": MODULE_CPU,
+    }
+    data = ctx.data
+    stamps.update(data_loaded=time.time(), worker_cpu_data=time.process_time())
 
     class Stamped:
+        @property
+        def data(self) -> Any:
+            return data
+
         def report(self, **metrics: Any) -> None:
-            ctx.report(
-                **metrics,
-                worker_created=created,
-                worker_imported=MODULE_IMPORTED,
-                trial_entered=entered,
-                reported_at=time.time(),
-            )
+            ctx.report(**metrics, **stamps, reported_at=time.time())
 
         def __getattr__(self, name: str) -> Any:
             return getattr(ctx, name)
@@ -149,28 +163,46 @@ def train(config: dict[str, Any], ctx: Any) -> None:
     train_mlp(config, Stamped())  # type: ignore[arg-type]
 
 
+WORKER_EVENTS = (
+    ("worker_created", "worker created"),
+    ("worker_imported", "worker imported"),
+    ("trial_entered", "trial entered"),
+    ("trial_imports", "trial imports"),
+    ("data_loaded", "data loaded"),
+    ("reported_at", "first report"),
+)
+
+
 def breakdown(stamps: dict[str, Any]) -> tuple[list[list[str]], float]:
-    """The phases as table rows (label, seconds, share), in time order, and the whole."""
+    """The phases as table rows (label, wall s, share, CPU s of the process it ran in), in time
+    order, and the whole process's wall seconds."""
     import caviar
 
     events = {k: float(v) for k, v in stamps.items() if isinstance(v, int | float)}
+    cpu = {k: float(v) for k, v in stamps.get("cpu", {}).items()}
     curves = caviar.read_curves(stamps["sweep"])
-    for column, event in (
-        ("worker_created", "worker created"),
-        ("worker_imported", "worker imported"),
-        ("trial_entered", "trial entered"),
-        ("reported_at", "first report"),
-    ):
-        if column in curves and len(curves):
-            events[event] = float(curves[column].min())
+    first = curves.sort_values("reported_at").iloc[0] if len(curves) else None
+    if first is not None:  # the first trial's worker: its stamps, and its CPU seconds
+        for column, event in WORKER_EVENTS:
+            if column in curves:
+                events[event] = float(first[column])
+        cpu["worker imported"] = float(first.get("worker_cpu_imported", float("nan")))
+        cpu["data loaded"] = float(first.get("worker_cpu_data", float("nan")))
     start, end = events.pop("launched"), events["ended"]
     ordered = sorted((t, e) for e, t in events.items() if e in PHASES)
-    rows, before = [], start
+    rows, before, before_cpu = [], start, 0.0
     for t, event in ordered:
         seconds = t - before
         before = max(before, t)
-        rows.append([PHASES[event], f"{seconds:.2f}", f"{seconds / (end - start):.0%}"])
-    rows.append(["whole process", f"{end - start:.2f}", "100%"])
+        used = ""
+        if event in cpu:
+            worker = event in ("worker imported", "data loaded")
+            base = cpu["worker imported"] if event == "data loaded" else 0.0
+            used = f"{cpu[event] - (base if worker else before_cpu):.2f}"
+            if not worker:
+                before_cpu = cpu[event]
+        rows.append([PHASES[event], f"{seconds:.2f}", f"{seconds / (end - start):.0%}", used])
+    rows.append(["whole process", f"{end - start:.2f}", "100%", ""])
     return rows, end - start
 
 
@@ -190,8 +222,23 @@ def import_times(statement: str = "import caviar.cli") -> list[tuple[int, int, i
     return found
 
 
-def import_report(statement: str = "import caviar.cli") -> list[str]:
+def sweep_imports() -> str:
+    """The import statement of what ``caviar run`` imports: the CLI and the sweep modules."""
+    import importlib.util
+
+    found = []
+    for name in CANDIDATES:
+        try:
+            if importlib.util.find_spec(name) is not None:
+                found.append(name)
+        except ImportError:
+            continue
+    return "import " + ", ".join(found)
+
+
+def import_report(statement: str | None = None) -> list[str]:
     """Markdown: import seconds by top-level package, and which caviar module pulls each in."""
+    statement = statement or sweep_imports()
     entries = import_times(statement)
     by_package: dict[str, int] = defaultdict(int)
     for own, _, _, module in entries:
@@ -202,7 +249,7 @@ def import_report(statement: str = "import caviar.cli") -> list[str]:
     pulled: dict[str, str] = {}
     for index, (_, cumulative, depth, module) in enumerate(entries):
         package = module.split(".")[0]
-        if package in pulled or package == "caviar" or cumulative < 50_000:
+        if module != package or package in pulled or package == "caviar":
             continue
         need = depth
         for _, _, parent_depth, parent in entries[index + 1 :]:
@@ -215,7 +262,8 @@ def import_report(statement: str = "import caviar.cli") -> list[str]:
     rows = [[package, f"{own / 1e6:.2f}", pulled.get(package, "-")] for package, own in top]
     return [
         f'`python -X importtime -c "{statement}"`: {total / 1e6:.2f} s of imports '
-        "(own time by top-level package; the caviar module that first imports it):",
+        "(own time by top-level package; the caviar module that first imports it, and the "
+        "package's whole import time there):",
         "",
         "| package | s | first imported by |",
         "|---|---:|---|",
