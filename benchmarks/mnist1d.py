@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 
 from benchmarks.anytime import Run, mean, mean_spread, plot
-from benchmarks.common import ROOT, emit, fmt, section_parser, table
+from benchmarks.common import ROOT, caviar_command, emit, fmt, section_parser, table
 from benchmarks.modes import (
     FUSED,
     PEERS,
@@ -59,14 +59,6 @@ class Size:
 
 FULL = Size(5, {"mnist1d": 60.0, "digits": 30.0}, Plan(coarse_to_fine=48, fused=256, population=8))
 QUICK = Size(1, {"mnist1d": 10.0, "digits": 10.0}, Plan(coarse_to_fine=12, fused=64, population=4))
-
-
-def caviar_command() -> list[str]:
-    """``caviar`` as installed beside this Python (the console script), else its module."""
-    script = Path(sys.executable).parent / "caviar"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-c", "from caviar.cli import main; main()"]
 
 
 def launch(command: list[str], log: Path) -> tuple[float, float, int]:

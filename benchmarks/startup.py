@@ -30,7 +30,7 @@ import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from benchmarks.common import ROOT, emit, fmt, section_parser, table  # noqa: E402
+from benchmarks.common import ROOT, caviar_run_seconds, emit, fmt, section_parser, table  # noqa: E402
 from benchmarks.startup_probe import PHASES, breakdown, import_report  # noqa: E402
 
 TARGET_S = 8.0
@@ -56,21 +56,7 @@ def _env() -> dict[str, str]:
 
 def whole_process(work: Path) -> float:
     """``caviar run SPEC`` from launch to exit, as a user runs it."""
-    import yaml
-
-    from benchmarks.mnist1d import caviar_command
-
-    storage = work / f"plain-{time.time_ns()}"
-    spec = work / "plain.yaml"
-    spec.write_text(yaml.safe_dump(tiny_spec(storage, "mlp")))
-    started = time.perf_counter()
-    done = subprocess.run(
-        [*caviar_command(), "run", str(spec)], cwd=ROOT, env=_env(), capture_output=True
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"caviar run failed: {done.stderr.decode()[-800:]}")
-    return seconds
+    return caviar_run_seconds(tiny_spec(work / f"plain-{time.time_ns()}", "mlp"), work)
 
 
 def instrumented(work: Path) -> dict[str, Any]:
