@@ -91,6 +91,10 @@ def read_caviar(sweep: Path, launched: float, wall: float) -> tuple[pd.DataFrame
     curves = caviar.read_curves(str(sweep))
     trials = caviar.read_trials(str(sweep))
     notes: list[str] = []
+    if not len(curves):
+        notes.append("no trial reported an epoch within the budget")
+        empty = pd.DataFrame({"t": [], "val_accuracy": [], "test_accuracy": []}, dtype=float)
+        return empty, len(trials), notes
     if "wall_clock" in curves:
         t = curves["wall_clock"].astype(float) - launched
     elif "timestamp" in curves:
@@ -118,6 +122,7 @@ def run_one(
     label: str, problem: Problem, seed: int, budget: float, work: Path, ctx: dict[str, Any]
 ) -> Run:
     """One contestant at one seed, in its own process."""
+    work.mkdir(parents=True, exist_ok=True)
     log = work / f"{problem.name}-{label[:24].replace(' ', '_')}-s{seed}.log"
     if label in PEERS:
         out = work / f"{PEERS[label]}-{problem.name}-s{seed}.parquet"
@@ -170,10 +175,13 @@ def run_problem(
                 continue
             try:
                 run = run_one(label, problem, seed, budget, work, ctx)
-            except RuntimeError as error:
-                failed[label] = str(error)
-                print(f"{problem.name} {label}: {error}", flush=True)
-                continue
+            except RuntimeError as error:  # once more: Ray's start can time out on a busy machine
+                print(f"{problem.name} {label}: {error}; trying once more", flush=True)
+                try:
+                    run = run_one(label, problem, seed, budget, work / "again", ctx)
+                except RuntimeError as again:
+                    failed[label] = str(again)
+                    continue
             if label == FUSED and not held_out:
                 run.notes.append("validation rows: caviar's own 20% split of train + val")
             runs.append(run)

@@ -31,7 +31,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from benchmarks.common import ROOT, caviar_run_seconds, emit, fmt, section_parser, table  # noqa: E402
-from benchmarks.startup_probe import PHASES, breakdown, import_report  # noqa: E402
+from benchmarks.startup_probe import PHASES, breakdown, cpu_rows, import_report  # noqa: E402
 
 TARGET_S = 8.0
 
@@ -137,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         "CPU s: the CPU seconds of the process the phase ran in (the driver, or for the worker's "
         "import and data rows the first trial's worker), since the previous row of that process; "
         "on a loaded machine they are what the phase would take alone.",
+        "",
+        "CPU seconds by process, up to `ray.shutdown` (the driver and everything it started):",
+        "",
+        table(["process", "n", "CPU s"], cpu_rows(stamps.get("processes", []))),
         "",
         *import_report(),
     ]

@@ -87,6 +87,8 @@ class Recorder:
         def traced(*args: Any, **kwargs: Any) -> Any:
             self._calls[label] += 1
             event = label if self._calls[label] == 1 else f"run_sweep: {label}"
+            if label == "ray.shutdown":
+                self.stamps["processes"] = process_cpu()
             self.mark(f"{event} start")
             try:
                 return function(*args, **kwargs)
@@ -130,6 +132,48 @@ class Recorder:
                 time.sleep(0.02)
 
         threading.Thread(target=poll, daemon=True).start()
+
+
+def process_cpu() -> list[list[Any]]:
+    """CPU seconds (user + system) of this process and every process it started (the embedded
+    Ray's GCS, raylet, agents and workers): [name, command tail, seconds]."""
+    import psutil
+
+    me = psutil.Process()
+    found = []
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            command = " ".join(process.cmdline())
+            name = process.name()
+        except psutil.Error:
+            continue
+        found.append([name, command[-90:], times.user + times.system])
+    return found
+
+
+def cpu_rows(processes: list[list[Any]]) -> list[list[str]]:
+    """Table rows: CPU seconds by kind of process, most first."""
+    kinds: dict[str, list[float]] = defaultdict(list)
+    for name, command, seconds in processes:
+        kind = name
+        for marker in (
+            "default_worker",
+            "dashboard/agent",
+            "runtime_env/agent",
+            "log_monitor",
+            "monitor.py",
+            "dashboard.py",
+            "gcs_server",
+            "raylet",
+            "benchmarks.startup",
+        ):
+            if marker in command or marker == name:
+                kind = {"benchmarks.startup": "the driver (caviar run)"}.get(marker, marker)
+                break
+        kinds[kind].append(float(seconds))
+    ordered = sorted(kinds.items(), key=lambda kv: -sum(kv[1]))
+    return [[kind, str(len(values)), f"{sum(values):.2f}"] for kind, values in ordered]
 
 
 def train(config: dict[str, Any], ctx: Any) -> None:
