@@ -148,8 +148,23 @@ def process_cpu() -> list[list[Any]]:
             name = process.name()
         except psutil.Error:
             continue
-        found.append([name, command[-90:], times.user + times.system])
+        found.append([name, command, times.user + times.system])
     return found
+
+
+# How a process of the embedded Ray shows in its command line, and what to call it.
+MARKERS = (
+    ("benchmarks.startup", "the driver (caviar run)"),
+    ("ray::ImplicitFunc", "trial worker (ray::ImplicitFunc)"),
+    ("default_worker", "idle Ray worker (default_worker.py)"),
+    ("dashboard/agent", "dashboard agent"),
+    ("runtime_env/agent", "runtime env agent"),
+    ("log_monitor", "log monitor"),
+    ("autoscaler/_private/monitor", "autoscaler monitor"),
+    ("dashboard/dashboard.py", "dashboard / API server"),
+    ("gcs_server", "gcs_server"),
+    ("raylet", "raylet"),
+)
 
 
 def cpu_rows(processes: list[list[Any]]) -> list[list[str]]:
@@ -157,19 +172,9 @@ def cpu_rows(processes: list[list[Any]]) -> list[list[str]]:
     kinds: dict[str, list[float]] = defaultdict(list)
     for name, command, seconds in processes:
         kind = name
-        for marker in (
-            "default_worker",
-            "dashboard/agent",
-            "runtime_env/agent",
-            "log_monitor",
-            "monitor.py",
-            "dashboard.py",
-            "gcs_server",
-            "raylet",
-            "benchmarks.startup",
-        ):
+        for marker, label in MARKERS:
             if marker in command or marker == name:
-                kind = {"benchmarks.startup": "the driver (caviar run)"}.get(marker, marker)
+                kind = label
                 break
         kinds[kind].append(float(seconds))
     ordered = sorted(kinds.items(), key=lambda kv: -sum(kv[1]))
