@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         "import and data rows the first trial's worker), since the previous row of that process; "
         "on a loaded machine they are what the phase would take alone.",
         "",
-        "CPU seconds by process, up to `ray.shutdown` (the driver and everything it started):",
+        "CPU seconds by process when `ray.shutdown` is called (the driver and what it started that "
+        "is still alive then; trial workers that Tune already stopped are missing):",
         "",
         table(["process", "n", "CPU s"], cpu_rows(stamps.get("processes", []))),
         "",
