@@ -100,5 +100,6 @@ def plot(runs: list[Run], title: str, end: float, plot_dir: Path, name: str) -> 
     ax.set_ylabel("test accuracy of the best-by-validation model")
     ax.set_title(f"{title}: anytime test accuracy (mean over seeds, band: min-max)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=8)
     return save_plot(fig, plot_dir, name)
