@@ -118,7 +118,7 @@ def bench_parquet(workdir: Path, n: int, reports: int) -> dict[str, Any]:
     trials = make_trials(n, workdir / "unused")
     feed = results(trials, reports)
     flush_time = 0.0
-    original: Callable[[], None] = callback.flush
+    original: Callable[[], None] = callback.writer.flush
 
     def timed_flush() -> None:
         nonlocal flush_time
@@ -126,7 +126,7 @@ def bench_parquet(workdir: Path, n: int, reports: int) -> dict[str, Any]:
         original()
         flush_time += time.perf_counter() - start
 
-    callback.flush = timed_flush  # type: ignore[method-assign]
+    callback.writer.flush = timed_flush  # type: ignore[method-assign]
     start = time.perf_counter()
     drive(callback, trials, feed)
     total = time.perf_counter() - start

@@ -27,8 +27,10 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import yaml
 
+from caviar.analysis.sweep import objectives_of
+from caviar.errors import UnreadableResults
+from caviar.objective import Mode, Objective
 from caviar.results.control import added_trials, applied_ids, read_requests
-from caviar.results.ranking import Mode
 from caviar.results.readers import read_trials
 from caviar.results.store import SPEC_FILE, TRIALS_FILE, SweepStore
 from caviar.search_spaces import Space
@@ -66,8 +68,9 @@ class SweepSource:
         self._spec_stamp = (info.size, info.mtime_ns)
         self.spec: dict[str, Any] = yaml.safe_load(self.store.read_text(SPEC_FILE)) or {}
         self.name = str(self.spec.get("name") or self.uri.rstrip("/").rsplit("/", 1)[-1])
-        self.metric = str(self.spec.get("metric", "loss"))
-        self.mode: Mode = "max" if self.spec.get("mode") == "max" else "min"
+        objective = _objective(self.spec)
+        self.metric: str = objective.metric
+        self.mode: Mode = objective.mode
         self.space = Space.from_dict(self.spec.get("space") or {})
         self.planned = _planned(self.spec)
         self.curves: dict[str, Curve] = {}
@@ -274,6 +277,14 @@ def _json_rows(trials: pd.DataFrame) -> list[dict[str, Any]]:
             clean[str(key)] = value
         out.append(clean)
     return out
+
+
+def _objective(spec: dict[str, Any]) -> Objective:
+    """The sweep's objective (a multi-objective sweep's first); ``loss`` for a spec without one."""
+    try:
+        return objectives_of(spec, SPEC_FILE)[0]
+    except UnreadableResults:
+        return Objective("loss")
 
 
 def _planned(spec: dict[str, Any]) -> int:

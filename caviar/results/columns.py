@@ -14,33 +14,16 @@ from collections.abc import Container, Mapping
 from typing import Any
 
 from caviar.errors import SweepFailed
+from caviar.results.schema import BEST_PREFIX, OWN_COLUMNS
 
 METRIC_PREFIX = "metric_"
-# Written by the results callback into trials.parquet or curves/ (``best_<metric>`` too).
-RESERVED_COLUMNS = frozenset(
-    {
-        "trial_id",
-        "status",
-        "iteration",
-        "iterations",
-        "error",
-        "stopped_early",
-        "node_ip",
-        "node_id",
-        "started_at",
-        "ended_at",
-        "time_total_s",
-        "round",
-        "confirm_of",
-        "pareto",
-        "timestamp",
-    }
-)
+# Written by the results writer into trials.parquet or curves/ (``best_<metric>`` too).
+RESERVED_COLUMNS = OWN_COLUMNS
 
 
 def is_reserved(name: str) -> bool:
     """Whether ``name`` is a column caviar writes itself (``best_*`` included)."""
-    return name in RESERVED_COLUMNS or name.startswith("best_")
+    return name in RESERVED_COLUMNS or name.startswith(BEST_PREFIX)
 
 
 def safe_metric_names(metrics: Mapping[str, Any], params: Container[str]) -> dict[str, Any]:

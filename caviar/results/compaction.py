@@ -25,6 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from caviar.results.parts import (
+    concat_unified,
+    drop_superseded,
+    latest_per_key,
+    salvage_row_groups,
+)
+
 if TYPE_CHECKING:
     from caviar.results.store import CompactionReport, SweepStore
 
@@ -130,13 +137,6 @@ def _merge(
     repair: bool,
     drop_tombstones: bool = False,
 ) -> None:
-    from caviar.results.store import (
-        concat_unified,
-        drop_superseded,
-        latest_per_key,
-        salvage_row_groups,
-    )
-
     tables: list[pa.Table] = []
     merged: list[Part] = []
     broken: list[Part] = []

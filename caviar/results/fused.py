@@ -1,7 +1,7 @@
 """Results of fused sweeps: each member of a bundle lands in Parquet as its own trial.
 
-A bundle is one Ray Tune trial whose results carry every active member's metrics
-(``caviar.trainables.bundle``). This callback hands each member to ``ParquetResultsCallback`` as a
+A bundle is one tuner trial whose results carry every active member's metrics
+(``caviar.trainables.bundle``). These functions hand each member to the ``ResultsWriter`` as a
 trial of its own, ``<bundle trial id>_m<k>`` with the member's config, so trials.parquet gets one
 row per member and curves/ one row per member and iteration, exactly as unfused trials write them.
 Single (unfused) trials of the same sweep pass straight through.
@@ -9,28 +9,14 @@ Single (unfused) trials of the same sweep pass straight through.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
-from ray.tune.experiment import Trial
-
-from caviar.results.callback import ParquetResultsCallback
+from caviar.results.reported import parse_result, user_metrics
+from caviar.results.status import ENDED, TERMINATED
+from caviar.results.writer import KnownTrial, ResultsWriter
 from caviar.trainables.bundle import MEMBERS_KEY, RUNNING, STOPPED, member_metrics
-
-
-@dataclass
-class MemberTrial:
-    """One member of a bundle, shaped like the parts of a Tune ``Trial`` the callback reads."""
-
-    trial_id: str
-    config: dict[str, Any]
-    bundle: Trial = field(repr=False)
-    status: str = Trial.RUNNING
-
-    def get_error(self) -> Any:
-        return self.bundle.get_error()
 
 
 def member_id(bundle_id: str, position: int) -> str:
@@ -38,93 +24,114 @@ def member_id(bundle_id: str, position: int) -> str:
     return f"{bundle_id}_m{position}"
 
 
-def members(trial: Trial) -> list[Trial]:
-    """The members of a bundle trial (none for a single trial), each passed off as a Trial."""
-    configs = trial.config.get(MEMBERS_KEY) or []
+def is_bundle(config: Mapping[str, Any]) -> bool:
+    return MEMBERS_KEY in config
+
+
+def members(trial_id: str, config: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(member id, member config) of each member of a bundle; the trial itself if single."""
+    configs = config.get(MEMBERS_KEY) or []
+    if not configs:
+        return [(trial_id, dict(config))]
+    return [(member_id(trial_id, k), dict(c)) for k, c in enumerate(configs)]
+
+
+def start(writer: ResultsWriter, trial_id: str, config: Mapping[str, Any]) -> None:
+    for member, own in members(trial_id, config):
+        writer.start(member, own)
+
+
+def report(
+    writer: ResultsWriter, trial_id: str, config: Mapping[str, Any], result: Mapping[str, Any]
+) -> None:
+    """One bundle result: a result of each active member; a member the bundle ended, ended."""
+    whole = parse_result(result)
+    if not is_bundle(config):
+        writer.report(trial_id, config, whole)
+        return
+    bundle = members(trial_id, config)
+    for position, metrics in sorted(member_metrics(dict(result)).items()):
+        member, own = bundle[position]
+        fate = metrics.pop("fate", RUNNING)
+        reported = replace(
+            whole,
+            metrics=user_metrics(metrics),
+            node_id=None,
+            done=fate == STOPPED,  # as the tuner marks the result a scheduler stopped on
+        )
+        writer.report(member, own, reported)
+        if fate != RUNNING:
+            writer.complete(member, own)
+
+
+def unfinished(
+    writer: ResultsWriter, trial_id: str, config: Mapping[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The members still running when their bundle ends (or the trial itself if single)."""
+    if not is_bundle(config):
+        return [(trial_id, dict(config))]
     return [
-        cast(Trial, MemberTrial(member_id(trial.trial_id, k), dict(config), trial))
-        for k, config in enumerate(configs)
+        (member, own)
+        for member, own in members(trial_id, config)
+        if _status(writer, member) != TERMINATED
     ]
 
 
-class FusedResultsCallback(ParquetResultsCallback):
-    """``ParquetResultsCallback`` with bundles split into their members."""
-
-    def on_trial_start(
-        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
-    ) -> None:
-        for member in members(trial) or [trial]:
-            super().on_trial_start(iteration, trials, member, **info)
-
-    def on_trial_result(
-        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
-    ) -> None:
-        bundle = members(trial)
-        if not bundle:
-            super().on_trial_result(iteration, trials, trial, result, **info)
-            return
-        for position, metrics in sorted(member_metrics(result).items()):
-            member = bundle[position]
-            fate = metrics.pop("fate", RUNNING)
-            own = {
-                **metrics,
-                "training_iteration": result["training_iteration"],
-                "time_total_s": result.get("time_total_s", math.nan),
-                "node_ip": result.get("node_ip"),
-                "done": fate == STOPPED,  # as Tune marks the result a scheduler stopped on
-            }
-            super().on_trial_result(iteration, trials, member, own, **info)
-            if fate != RUNNING:
-                super().on_trial_complete(iteration, trials, member, **info)
-
-    def on_trial_complete(
-        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
-    ) -> None:
-        for member in self._unfinished(trial):
-            super().on_trial_complete(iteration, trials, member, **info)
-
-    def on_trial_error(
-        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
-    ) -> None:
-        for member in self._unfinished(trial):
-            super().on_trial_error(iteration, trials, member, **info)
-
-    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
-        self._load()
-        expanded: list[Any] = []
-        for trial in trials:
-            bundle = members(trial)
-            if not bundle:
-                expanded.append(trial)
-                continue
-            for member in bundle:
-                record = self._records.get(member.trial_id)
-                final = record is not None and record.status in (Trial.TERMINATED, Trial.ERROR)
-                member.status = record.status if final and record else trial.status
-                expanded.append(member)
-        cut_short = self._cut_short()
-        super().on_experiment_end(expanded, **info)
-        # Checkpoints live under the bundle's id, not its members': prune the bundles that ended.
-        ended = {
-            trial.trial_id
-            for trial in trials
-            if members(trial)
-            and trial.status in (Trial.TERMINATED, Trial.ERROR)
-            and not any(m.trial_id in cut_short for m in members(trial))
-        }
-        self.store.prune_checkpoints(ended)
-
-    def _unfinished(self, trial: Trial) -> list[Trial]:
-        """The members still running when their bundle ends (or the trial itself if single)."""
-        bundle = members(trial)
-        if not bundle:
-            return [trial]
-        return [m for m in bundle if _status(self._records.get(m.trial_id)) != Trial.TERMINATED]
+def complete(
+    writer: ResultsWriter,
+    trial_id: str,
+    config: Mapping[str, Any],
+    stop_reason: str | None = None,
+    user_stopped: bool = False,
+) -> None:
+    if not is_bundle(config):
+        writer.complete(trial_id, config, stop_reason, user_stopped)
+        return
+    for member, own in unfinished(writer, trial_id, config):
+        writer.complete(member, own)
 
 
-def _status(record: Any) -> str | None:
-    return None if record is None else str(record.status)
+def fail(writer: ResultsWriter, trial_id: str, config: Mapping[str, Any], error: str) -> None:
+    for member, own in unfinished(writer, trial_id, config):
+        writer.fail(member, own, error)
 
 
-def is_bundle(config: Mapping[str, Any]) -> bool:
-    return MEMBERS_KEY in config
+def expand(writer: ResultsWriter, trials: Sequence[KnownTrial]) -> list[KnownTrial]:
+    """The tuner's trials at the sweep's end with each bundle replaced by its members: a member
+    that ended keeps its own status, the others take the bundle's."""
+    writer.load()
+    expanded: list[KnownTrial] = []
+    for trial in trials:
+        if not is_bundle(trial.config):
+            expanded.append(trial)
+            continue
+        for member, own in members(trial.trial_id, trial.config):
+            status = _status(writer, member)
+            final = status if status in ENDED else trial.status
+            expanded.append(KnownTrial(member, own, str(final)))
+    return expanded
+
+
+def ended_bundles(trials: Sequence[KnownTrial], cut_short: set[str]) -> set[str]:
+    """The bundles that ended for good (their checkpoints live under the bundle's id)."""
+    return {
+        trial.trial_id
+        for trial in trials
+        if is_bundle(trial.config)
+        and trial.status in ENDED
+        and not any(m in cut_short for m, _ in members(trial.trial_id, trial.config))
+    }
+
+
+def _status(writer: ResultsWriter, trial_id: str) -> str | None:
+    record = writer.records.get(trial_id)
+    return None if record is None else record.status
+
+
+def __getattr__(name: str) -> Any:
+    # SHIM: FusedResultsCallback moved to caviar.tune.callbacks_results; removed at merge.
+    if name == "FusedResultsCallback":
+        from caviar.tune.callbacks_results import FusedResultsCallback
+
+        return FusedResultsCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,6 @@
-"""Storage URIs must not carry credentials: they would be copied everywhere the URI goes.
+"""Where a sweep lives: a local path or a URI (s3://...), opened as a pyarrow filesystem.
+
+Storage URIs must not carry credentials: they would be copied everywhere the URI goes.
 
 A URI is written into sweep.yaml and every Parquet footer, printed on the terminal, quoted in
 error messages and put on a submitted job's command line. pyarrow accepts
@@ -9,8 +11,13 @@ instance roles), which pyarrow and every cloud SDK read by themselves.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
+
+import pyarrow.fs as pafs
 
 from caviar.errors import SpecError
 
@@ -54,3 +61,41 @@ def check_no_credentials(uri: str, where: str = "storage") -> None:
             "through the environment or the credential chain instead (AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role; GOOGLE_APPLICATION_CREDENTIALS)",
         )
+
+
+def open_location(uri: str) -> tuple[pafs.FileSystem, str]:
+    """A filesystem and path for a local path or a URI such as s3://bucket/prefix.
+
+    For s3:// the standard ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``) environment variable
+    points at an S3-compatible server (MinIO, moto, Ceph) unless the URI says
+    ``?endpoint_override=``.
+    """
+    if "://" not in uri:
+        return pafs.LocalFileSystem(), str(Path(uri).expanduser().resolve())
+    check_no_credentials(uri)  # before anything can quote the URI
+    if uri.startswith("s3://"):
+        return _s3_location(uri)
+    filesystem, path = pafs.FileSystem.from_uri(uri)
+    return filesystem, path.rstrip("/")
+
+
+def _s3_location(uri: str) -> tuple[pafs.FileSystem, str]:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and "endpoint_override=" not in uri:
+        path = uri[len("s3://") :].split("?", 1)[0].rstrip("/")
+        scheme, _, host = endpoint.partition("://")
+        if not host:
+            scheme, host = "https", endpoint
+        options: dict[str, Any] = {"endpoint_override": host.rstrip("/"), "scheme": scheme}
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            options["region"] = region
+        return pafs.S3FileSystem(**options), path
+    filesystem, path = pafs.FileSystem.from_uri(uri)
+    return filesystem, path.rstrip("/")
+
+
+def join_uri(base: str, *parts: str) -> str:
+    """``base`` with path ``parts`` appended, before its query string (``s3://b/p?region=r``)."""
+    path, mark, query = base.partition("?") if "://" in base else (base, "", "")
+    return "/".join([path.rstrip("/"), *parts]) + mark + query

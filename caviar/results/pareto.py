@@ -3,6 +3,8 @@
 Trial ``a`` dominates ``b`` when ``a`` is at least as good on every objective and better on one
 (each objective better by its own mode). Each objective's value is the trial's last reported one
 (its column in trials.parquet); a trial missing one, or with a NaN/inf, is not on the front.
+The store writes the ``pareto`` column with this while a sweep runs; ``caviar.analysis.pareto``
+draws it.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from caviar.objective import Objective, as_mode
+
 PARETO = "pareto"
 
 
 def non_dominated(values: np.ndarray, modes: Sequence[str]) -> np.ndarray:
     """A bool mask over the rows of ``values`` (trials x objectives): True where none dominates."""
     points = np.asarray(values, dtype=np.float64).reshape(len(values), len(modes))
-    signs = np.array([1.0 if mode == "min" else -1.0 for mode in modes])
+    signs = np.array([Objective("", as_mode(mode)).sign for mode in modes])
     scaled = points * signs  # every objective to minimize
     finite = np.isfinite(scaled).all(axis=1)
     mask = np.zeros(len(points), dtype=bool)
@@ -44,12 +48,3 @@ def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return float("nan")
     return float(value)
-
-
-def spec_objectives(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The (metric, mode) pairs of a stored sweep.yaml: one, or one per listed metric."""
-    metric, mode = spec.get("metric"), spec.get("mode", "min")
-    if isinstance(metric, list):
-        modes = mode if isinstance(mode, list) else [mode] * len(metric)
-        return [(str(m), str(d)) for m, d in zip(metric, modes, strict=False)]
-    return [(str(metric), str(mode))]

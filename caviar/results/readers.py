@@ -20,7 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from caviar.results.store import SPEC_FILE, SweepStore, open_location
+from caviar.results.location import open_location
+from caviar.results.store import SPEC_FILE, SweepStore
 
 DtypeBackend = Literal["numpy_nullable", "pyarrow"]
 Paths = str | Sequence[str]

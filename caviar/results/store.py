@@ -21,7 +21,6 @@ finds a listed part gone (a compaction finished meanwhile) lists again, so compa
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import time
@@ -29,29 +28,31 @@ import uuid
 import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from caviar.errors import SpecError
-from caviar.results.location import check_no_credentials
-from caviar.results.tables import widen
+from caviar.results.location import join_uri as join_uri
+from caviar.results.location import open_location
+from caviar.results.parts import (
+    concat_unified,
+    drop_superseded,
+    latest_per_key,
+    unified_types,
+)
+from caviar.results.schema import KEY as KEY
+from caviar.results.schema import SCHEMA_VERSION as SCHEMA_VERSION
+from caviar.results.schema import SUPERSEDED as SUPERSEDED
+from caviar.results.schema import VERSION_KEY, check_schema_version
+from caviar.results.schema import spec_metadata as spec_metadata
 
-SCHEMA_VERSION = 1
 SPEC_FILE = "sweep.yaml"
 TRIALS_FILE = "trials.parquet"
 CURVES_DIR = "curves"
 TUNE_DIR = "tune"
 QUARANTINE_DIR = "quarantine"
-KEY = ("trial_id", "iteration")
-# A curves row with this column true is a tombstone: the (trial_id, iteration) it names was
-# superseded (the trial restarted from an earlier iteration and did not report it again). Like any
-# row, the latest part wins; readers and compaction then drop tombstones (see ``drop_superseded``).
-SUPERSEDED = "__superseded"
 _PART = re.compile(r"^part-(\d{6,})-[0-9a-z]+\.parquet$")
 _TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.tmp$")
 _CHECKPOINT = re.compile(r"^checkpoint_\d+$")
@@ -63,44 +64,6 @@ STALE_TEMPORARY_S = 3600.0
 LIVE_TEMPORARY_S = 300.0
 
 Filter = list[tuple[str, str, Any]]
-
-
-def open_location(uri: str) -> tuple[pafs.FileSystem, str]:
-    """A filesystem and path for a local path or a URI such as s3://bucket/prefix.
-
-    For s3:// the standard ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``) environment variable
-    points at an S3-compatible server (MinIO, moto, Ceph) unless the URI says
-    ``?endpoint_override=``.
-    """
-    if "://" not in uri:
-        return pafs.LocalFileSystem(), str(Path(uri).expanduser().resolve())
-    check_no_credentials(uri)  # before anything can quote the URI
-    if uri.startswith("s3://"):
-        return _s3_location(uri)
-    filesystem, path = pafs.FileSystem.from_uri(uri)
-    return filesystem, path.rstrip("/")
-
-
-def _s3_location(uri: str) -> tuple[pafs.FileSystem, str]:
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint and "endpoint_override=" not in uri:
-        path = uri[len("s3://") :].split("?", 1)[0].rstrip("/")
-        scheme, _, host = endpoint.partition("://")
-        if not host:
-            scheme, host = "https", endpoint
-        options: dict[str, Any] = {"endpoint_override": host.rstrip("/"), "scheme": scheme}
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if region:
-            options["region"] = region
-        return pafs.S3FileSystem(**options), path
-    filesystem, path = pafs.FileSystem.from_uri(uri)
-    return filesystem, path.rstrip("/")
-
-
-def join_uri(base: str, *parts: str) -> str:
-    """``base`` with path ``parts`` appended, before its query string (``s3://b/p?region=r``)."""
-    path, mark, query = base.partition("?") if "://" in base else (base, "", "")
-    return "/".join([path.rstrip("/"), *parts]) + mark + query
 
 
 @dataclass
@@ -160,7 +123,7 @@ class SweepStore:
         table = table.replace_schema_metadata(
             {
                 **(table.schema.metadata or {}),
-                b"caviar.schema_version": str(SCHEMA_VERSION).encode(),
+                VERSION_KEY: str(SCHEMA_VERSION).encode(),
             }
         )
         self._replace(
@@ -373,94 +336,6 @@ class SweepStore:
                         self.filesystem.delete_file(info.path)
                         removed += 1
         return removed
-
-
-def salvage_row_groups(filesystem: pafs.FileSystem, path: str) -> list[pa.Table]:
-    """The row groups of a damaged Parquet file that still read (none if its footer is gone)."""
-    try:
-        parquet = pq.ParquetFile(path, filesystem=filesystem)
-    except (OSError, pa.ArrowInvalid):
-        return []
-    tables = []
-    for index in range(parquet.num_row_groups):
-        try:
-            table = parquet.read_row_group(index)
-            table.validate(full=True)
-        except (OSError, pa.ArrowInvalid):
-            continue
-        tables.append(table)
-    return tables
-
-
-def unified_types(tables: Sequence[pa.Table]) -> dict[str, pa.DataType]:
-    """One type per column across parts: a column that is text anywhere is text, numbers widen.
-
-    Parts of one sweep agree by construction; this keeps older or hand-made parts readable.
-    """
-    types: dict[str, pa.DataType] = {}
-    for table in tables:
-        for name, dtype in zip(table.column_names, table.schema.types, strict=True):
-            types[name] = widen(types.get(name, pa.null()), dtype)
-    return types
-
-
-def concat_unified(tables: Sequence[pa.Table]) -> pa.Table:
-    """Concatenate parts whose columns differ (missing columns become null, types unified)."""
-    types = unified_types(tables)
-    schema = pa.schema(
-        [pa.field(n, t) for n, t in types.items()], metadata=tables[-1].schema.metadata
-    )
-    aligned = []
-    for table in tables:
-        columns = []
-        for name, dtype in types.items():
-            if name in table.column_names:
-                column = table[name]
-                columns.append(column if column.type == dtype else pc.cast(column, dtype))
-            else:
-                columns.append(pa.nulls(table.num_rows, dtype))
-        aligned.append(pa.Table.from_arrays(columns, schema=schema))
-    return pa.concat_tables(aligned)
-
-
-def latest_per_key(table: pa.Table) -> pa.Table:
-    """Keep, for each (trial_id, iteration), only its last row in table order."""
-    if table.num_rows == 0:
-        return table
-    position = pa.array(range(table.num_rows), pa.int64())
-    indexed = table.append_column("__row", position)
-    last = indexed.group_by(list(KEY), use_threads=False).aggregate([("__row", "max")])
-    keep = pc.sort_indices(last["__row_max"])
-    return table.take(pc.take(last["__row_max"], keep))
-
-
-def drop_superseded(table: pa.Table) -> pa.Table:
-    """``table`` without its tombstone rows and without the tombstone column."""
-    if SUPERSEDED not in table.column_names:
-        return table
-    flags = pc.fill_null(table[SUPERSEDED], False)
-    return table.filter(pc.invert(flags)).drop_columns([SUPERSEDED])
-
-
-def check_schema_version(schema: pa.Schema, path: str) -> None:
-    """Refuse files written by a newer caviar whose layout this one does not know."""
-    metadata = schema.metadata or {}
-    version = int(metadata.get(b"caviar.schema_version", b"1"))
-    if version > SCHEMA_VERSION:  # a SpecError (a ValueError): the CLI prints one line, exits 2
-        raise SpecError(
-            path,
-            f"results schema version {version}, this caviar reads up to {SCHEMA_VERSION}: "
-            "upgrade caviar-sweep",
-        )
-
-
-def spec_metadata(spec_yaml: str, version: str) -> dict[bytes, bytes]:
-    """Key-value metadata every caviar Parquet file carries."""
-    return {
-        b"caviar.spec": spec_yaml.encode(),
-        b"caviar.version": version.encode(),
-        b"caviar.schema": json.dumps({"key": list(KEY)}).encode(),
-    }
 
 
 def _exists(filesystem: pafs.FileSystem, path: str) -> bool:

@@ -14,8 +14,9 @@ import torch
 from caviar.trainables.context import TrialContext, worker_threads
 from caviar.trainables.data import DataSpec
 from caviar.trainables.lookup import check_function
+from caviar.trainables.protocol import TrainContext
 
-TrainFunction = Callable[[dict[str, Any], TrialContext], None]
+TrainFunction = Callable[[dict[str, Any], TrainContext], None]
 BUILTIN = "mlp"
 # Keys the orchestrator adds to a trial's config for the results tables (the coarse-to-fine round,
 # the trial a confirmation re-trains); the trainable never sees them.
@@ -36,6 +37,10 @@ def resolve(name: str) -> TrainFunction:
         from caviar.trainables.mlp import train_mlp
 
         return train_mlp
+    if name == "cnn":
+        from caviar.trainables.cnn import train_cnn
+
+        return train_cnn
     if name.startswith("sklearn:"):  # a scikit-learn estimator class (trainables/estimator.py)
         from caviar.trainables.estimator import EstimatorTrainable
 

@@ -4,29 +4,51 @@ The Tune trial's config is ``{MEMBERS_KEY: [config, ...], STOP_KEY: {...}}``. Ea
 Tune result holding every active member's metrics under ``member:<k>:<name>`` (``member_metrics``
 splits them again on the driver), plus the sweep metric of the best member, which is what Tune sees.
 
-A member leaves the stack when it has trained its ``epochs``, when it diverges, when it runs out of
-``patience``, or when the sweep's early-stopping rule cuts it: ASHA's rungs, applied by Ray Tune's
-own bracket bookkeeping (``async_hyperband._Bracket``) to the members of this bundle.
+A member leaves the stack by the rules of the shared epoch loop (``loop.Progress``: its ``epochs``
+trained, diverged, out of ``patience``), or when the sweep's ASHA rule cuts it
+(``caviar.schedule.Asha``, Ray's decisions without Ray). Given one ``Asha`` for the whole sweep
+(``rungs``), every fused member competes in the same rungs, whatever bundle it trains in, so which
+members are cut does not depend on K; without one, the bundle keeps rungs of its own.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from ray.tune.schedulers.async_hyperband import _Bracket
-
-from caviar.trainables.context import TrialContext
+from caviar.objective import Objective, as_mode
+from caviar.schedule import STOP, Asha, Rungs
 from caviar.trainables.fused import FusedMLP
+from caviar.trainables.loop import (
+    DIVERGED,
+    FINISHED,
+    RUNNING,
+    STOPPED,
+    Progress,
+    checkpoint_due,
+)
+
+if TYPE_CHECKING:
+    from caviar.trainables.protocol import TrainContext
+
+__all__ = [
+    "DIVERGED",
+    "FINISHED",
+    "MEMBERS_KEY",
+    "MEMBER_PREFIX",
+    "RUNNING",
+    "STOPPED",
+    "STOP_KEY",
+    "MemberStopper",
+    "member_key",
+    "member_metrics",
+    "train_bundle",
+]
 
 MEMBERS_KEY = "__members__"
 STOP_KEY = "__stop__"
 MEMBER_PREFIX = "member:"
-
-# A member's fate, reported with its last result.
-RUNNING, FINISHED, STOPPED, DIVERGED = "running", "finished", "stopped", "diverged"
 
 
 def member_key(k: int, name: str) -> str:
@@ -43,119 +65,113 @@ def member_metrics(result: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
     return found
 
 
-@dataclass
-class _Member:
-    """What stands in for a trial in Ray's bracket bookkeeping: it needs only a ``trial_id``."""
-
-    trial_id: str
+def stop_objective(rule: Mapping[str, Any]) -> Objective:
+    """The objective of a stop rule ``{"metric", "mode", ...}`` (val_loss, min where absent)."""
+    return Objective(str(rule.get("metric", "val_loss")), as_mode(rule.get("mode", "min")))
 
 
 class MemberStopper:
-    """ASHA's rung rule over the members of a bundle, decided by Ray Tune's own ``_Bracket``.
+    """ASHA's rule over the members of a bundle, decided by ``rungs``.
 
     ``rule`` is ``{"metric", "mode", "max_t", "grace_period", "reduction_factor", "brackets"}``
-    (ASHA's defaults where absent), or empty for no early stopping. Members are spread over the
-    brackets round-robin, as ASHA spreads trials (there by a global RNG, here deterministically).
+    (ASHA's defaults where absent), or empty for no early stopping. ``rungs``: the sweep's one
+    ``Asha`` shared by every bundle; None builds one for this bundle alone. Member ``k`` is
+    ``f"{prefix}{k}"`` in it, so ``prefix`` must tell bundles apart when ``rungs`` is shared
+    (``"<bundle trial id>_m"`` gives the members' trial ids in the results).
     """
 
-    def __init__(self, rule: Mapping[str, Any]) -> None:
-        self.rule = dict(rule)
-        self.brackets: list[_Bracket] = []
-        if rule:
-            self.sign = 1.0 if rule.get("mode", "min") == "max" else -1.0
-            self.max_t = int(rule["max_t"])
-            self.brackets = [
-                _Bracket(
-                    int(rule.get("grace_period", 1)),
-                    self.max_t,
-                    float(rule.get("reduction_factor", 4)),
-                    s,
-                )
-                for s in range(int(rule.get("brackets", 1)))
-            ]
+    def __init__(
+        self, rule: Mapping[str, Any], rungs: Rungs | None = None, prefix: str = ""
+    ) -> None:
+        self.objective = stop_objective(rule)
+        self.asha = (
+            rungs if rungs is not None or not rule else Asha.from_options(self.objective, rule)
+        )
+        self.prefix = prefix
+
+    def member_id(self, member: int) -> str:
+        return f"{self.prefix}{member}"
 
     def should_stop(self, member: int, iteration: int, metrics: Mapping[str, Any]) -> bool:
         """ASHA's decision for ``member`` after ``iteration``: True stops it."""
-        if not self.brackets:
+        if self.asha is None:
             return False
-        if iteration >= self.max_t:
-            return True
-        value = metrics.get(self.rule["metric"])
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            return False
-        bracket = self.brackets[member % len(self.brackets)]
-        action = bracket.on_result(
-            _Member(str(member)),  # type: ignore[arg-type]  # it reads only trial_id
-            iteration,
-            self.sign * float(value),
-        )
-        return bool(action == "STOP")
+        value = metrics.get(self.objective.metric)
+        return self.asha.on_result(self.member_id(member), iteration, value) == STOP
 
-    def state(self) -> list[list[dict[str, float]]]:
-        return [[dict(recorded) for _, recorded in b._rungs] for b in self.brackets]
+    def complete(self, member: int, iteration: int, metrics: Mapping[str, Any]) -> None:
+        """A member left the stack: its last result is recorded, as Ray records a completed trial's."""
+        if self.asha is not None:
+            self.asha.on_complete(
+                self.member_id(member), iteration, metrics.get(self.objective.metric)
+            )
 
-    def load(self, state: list[list[dict[str, float]]]) -> None:
-        for bracket, rungs in zip(self.brackets, state, strict=True):
-            for (_, recorded), saved in zip(bracket._rungs, rungs, strict=True):
-                recorded.clear()
-                recorded.update(saved)
+    def state(self) -> dict[str, Any]:
+        return self.asha.state() if self.asha is not None else {}
+
+    def load(self, state: Any) -> None:
+        if self.asha is None or not state:
+            return
+        if isinstance(state, list):  # checkpoints of earlier versions: the rungs alone
+            state = {"rungs": state}
+        self.asha.load(state)
 
 
-def train_bundle(config: Mapping[str, Any], ctx: TrialContext) -> None:
-    """Train every member of the bundle in ``config``, reporting each one's curve every epoch."""
+def train_bundle(
+    config: Mapping[str, Any], ctx: TrainContext, rungs: Rungs | None = None, prefix: str = ""
+) -> None:
+    """Train every member of the bundle in ``config``, reporting each one's curve every epoch.
+
+    ``rungs``/``prefix``: the sweep's shared ASHA and this bundle's member-id prefix (see
+    ``MemberStopper``); by default the bundle's own rungs.
+    """
     configs = [dict(c) for c in config[MEMBERS_KEY]]
     rule = dict(config.get(STOP_KEY) or {})
     fused = FusedMLP(configs, ctx.data, ctx.device)
-    stopper = MemberStopper(rule)
-    best = [math.inf] * len(configs)
-    since_best = [0] * len(configs)
+    stopper = MemberStopper(rule, rungs, prefix)
+    progress = [Progress(int(c["epochs"]), int(c["patience"])) for c in fused.configs]
     fate = [RUNNING] * len(configs)
     state = ctx.restore()
     if state is not None:
         fused.load_state_dict(state["bundle"])
-        stopper.load(state["rungs"])
-        best, since_best, fate = state["best"], state["since_best"], state["fate"]
-    metric = str(rule.get("metric", "val_loss"))
-    sign = -1.0 if rule.get("mode", "min") == "max" else 1.0
-    every = max(1, min(int(c.get("checkpoint_every", 1)) for c in configs))
-
+        if rungs is None:  # shared rungs are the sweep's, not this checkpoint's
+            stopper.load(state["rungs"])
+        for standing, best, since in zip(progress, state["best"], state["since_best"], strict=True):
+            standing.best, standing.since_best = best, since
+        fate = state["fate"]
+    every = min(int(c["checkpoint_every"]) for c in fused.configs)
     while fused.members:
         results = fused.train_epoch()
         iteration = fused.epoch
         report: dict[str, Any] = {}
         for member, metrics in results.items():
-            cfg = fused.configs[member]
-            if not (math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])):
+            fate[member] = progress[member].update(iteration, metrics)
+            if fate[member] == DIVERGED:
                 metrics["diverged"] = True
-                fate[member] = DIVERGED
-            else:
-                if metrics["val_loss"] < best[member]:
-                    best[member], since_best[member] = metrics["val_loss"], 0
-                else:
-                    since_best[member] += 1
-                patience = int(cfg["patience"])
-                if iteration >= int(cfg["epochs"]) or (patience and since_best[member] >= patience):
-                    fate[member] = FINISHED
-                elif stopper.should_stop(member, iteration, metrics):
-                    fate[member] = STOPPED
+            elif fate[member] == RUNNING and stopper.should_stop(member, iteration, metrics):
+                fate[member] = STOPPED
+            if fate[member] != RUNNING:
+                stopper.complete(member, iteration, metrics)
             for name, value in metrics.items():
                 report[member_key(member, name)] = value
             report[member_key(member, "fate")] = fate[member]
-        values = [
-            sign * float(m[metric])
-            for m in results.values()
-            if isinstance(m.get(metric), int | float) and math.isfinite(m[metric])
-        ]
-        report[metric] = sign * min(values) if values else math.nan
+        report[stopper.objective.metric] = _best_value(stopper.objective, results.values())
         report["members_active"] = len(fused.members)
         fused.remove(m for m in list(fused.members) if fate[m] != RUNNING)
-        state = None
-        if not fused.members or iteration % every == 0:
-            state = {
+        checkpoint = None
+        if checkpoint_due(iteration, every, RUNNING if fused.members else FINISHED):
+            checkpoint = {
                 "bundle": fused.state_dict(),
-                "rungs": stopper.state(),
-                "best": best,
-                "since_best": since_best,
+                "rungs": stopper.state() if rungs is None else {},
+                "best": [p.best for p in progress],
+                "since_best": [p.since_best for p in progress],
                 "fate": fate,
             }
-        ctx.report(**report, checkpoint=state)
+        ctx.report(**report, checkpoint=checkpoint)
+
+
+def _best_value(objective: Objective, results: Iterable[Mapping[str, Any]]) -> float:
+    """The best finite value of the objective's metric among the members' results, else NaN."""
+    values = (float(m[objective.metric]) for m in results if objective.metric in m)
+    best = objective.best(v for v in values if math.isfinite(v))
+    return math.nan if best is None else best

@@ -1,4 +1,10 @@
-"""Datasets for trainables: synthetic ones made from a seed, or a user's Parquet/CSV table.
+"""Datasets for trainables: synthetic ones made from a seed, a user's Parquet/CSV tables, or a
+packaged set (``caviar.trainables.datasets``), split into training, validation and test parts.
+
+- Validation: the ``validation:`` file, else ``val_fraction`` of the training rows (or K folds).
+- Test: the ``test:`` file, the packaged set's own test split (MNIST-1D), or ``test_fraction`` of
+  the rows, held out before the validation split. It is never used for selection: only
+  ``caviar.trainables.evaluate`` reads it, once, for the trials a sweep selected.
 
 A dataset is loaded once per worker process (``load_dataset`` is cached on the frozen ``DataSpec``),
 not once per trial: with actor reuse, a worker trains many trials on the same arrays.
@@ -7,13 +13,14 @@ not once per trial: with actor reuse, a worker trains many trials on the same ar
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
-from pyarrow.lib import ArrowException
+
+from caviar.trainables.datasets import DATASETS, load_packaged
+from caviar.trainables.tables import Table, read_tables
 
 Task = Literal["classification", "regression"]
 
@@ -28,7 +35,12 @@ DATA_KEYS = {
     "seed",
     "path",
     "target",
+    "validation",
+    "test",
+    "dataset",
+    "shape",
     "val_fraction",
+    "test_fraction",
     "folds",
 }
 
@@ -47,16 +59,16 @@ class DataSpec:
     seed: int = 0
     path: str | None = None
     target: str | None = None
+    validation: str | None = None  # a file with the training file's columns
+    test: str | None = None  # a file with the training file's columns, scored once at the end
+    dataset: str | None = None  # a packaged set (datasets.DATASETS)
+    shape: tuple[int, ...] | None = None  # one row's shape for the cnn: [1, 40], [1, 8, 8]
     val_fraction: float = 0.2
+    test_fraction: float = 0.0  # > 0: held out as the test set when there is none
     folds: int = 0  # K >= 2: K-fold cross-validation instead of one val_fraction split
 
     def __post_init__(self) -> None:
-        if self.path is None and self.synthetic not in ("classification", "regression"):
-            raise ValueError(
-                f"synthetic: must be 'classification' or 'regression', got {self.synthetic!r}"
-            )
-        if self.path is not None and self.target is None:
-            raise ValueError("target: required with path (the name of the label column)")
+        self._check_source()
         for key in ("n_samples", "n_features", "n_informative", "n_classes", "seed", "folds"):
             value = getattr(self, key)
             if value is None and key == "n_informative":
@@ -80,6 +92,65 @@ class DataSpec:
             )
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction: must be in (0, 1), got {self.val_fraction}")
+        self._check_held_out()
+        self._check_shape()
+
+    def _check_source(self) -> None:
+        if self.path is not None and self.dataset is not None:
+            raise ValueError(f"dataset: give path or dataset, not both, got {self.dataset!r}")
+        if self.dataset is not None and self.dataset not in DATASETS:
+            raise ValueError(
+                f"dataset: unknown {self.dataset!r} (known: {', '.join(sorted(DATASETS))})"
+            )
+        if (
+            self.path is None
+            and self.dataset is None
+            and self.synthetic not in ("classification", "regression")
+        ):
+            raise ValueError(
+                f"synthetic: must be 'classification' or 'regression', got {self.synthetic!r}"
+            )
+        if self.path is not None and self.target is None:
+            raise ValueError("target: required with path (the name of the label column)")
+        for key in ("validation", "test"):
+            if getattr(self, key) is not None and self.path is None:
+                raise ValueError(
+                    f"{key}: a file goes with path (the training file), got {getattr(self, key)!r}"
+                )
+
+    def _check_held_out(self) -> None:
+        fraction = self.test_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+            raise ValueError(f"test_fraction: must be a number, got {fraction!r}")
+        if not 0 <= fraction < 1 or fraction + self.val_fraction >= 1:
+            raise ValueError(
+                f"test_fraction: must be in [0, 1) with test_fraction + val_fraction < 1, "
+                f"got {fraction}"
+            )
+        if fraction and (self.test is not None or self.dataset == "mnist1d"):
+            source = "the test file" if self.test is not None else "mnist1d's own test split"
+            raise ValueError(f"test_fraction: the test set is {source}, got {fraction}")
+        if self.validation is not None and self.folds:
+            raise ValueError(
+                f"folds: cross-validation splits the training rows; "
+                f"drop it or validation, got {self.folds}"
+            )
+
+    def _check_shape(self) -> None:
+        shape = self.shape
+        if shape is None:
+            return
+        if (
+            not isinstance(shape, tuple)
+            or not 1 <= len(shape) <= 3
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+        ):
+            raise ValueError(
+                f"shape: must be 1 to 3 positive integers ([length], [channels, length] or "
+                f"[channels, height, width]), got {_listed(shape)}"
+            )
+        if self.path is None and self.dataset is None:
+            check_shape(shape, self.n_features)
 
     @classmethod
     def from_dict(cls, mapping: dict[str, Any]) -> DataSpec:
@@ -90,15 +161,32 @@ class DataSpec:
                 f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(DATA_KEYS))})"
             )
         values = dict(mapping)
-        if "path" in values:
+        if "path" in values or "dataset" in values:
             values.setdefault("synthetic", None)
-            values["path"] = str(values["path"])
+        for key in ("path", "validation", "test"):
+            if values.get(key) is not None:
+                values[key] = str(values[key])
+        if isinstance(values.get("shape"), list):
+            values["shape"] = tuple(values["shape"])
         return cls(**values)
+
+
+def check_shape(shape: tuple[int, ...], n_features: int) -> None:
+    """ValueError naming ``shape`` unless its values number the data's feature columns."""
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"shape: {_listed(shape)} holds {math.prod(shape)} values, "
+            f"but the data has {n_features} feature columns"
+        )
+
+
+def _listed(shape: Any) -> str:
+    return str(list(shape)) if isinstance(shape, tuple | list) else repr(shape)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train/validation arrays, standardized, ready for a model."""
+    """Train/validation (and test) arrays, standardized on the training part, ready for a model."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -107,22 +195,99 @@ class Dataset:
     task: Task
     n_classes: int  # 0 for regression
     folds: tuple[Dataset, ...] = ()  # with ``folds: K``: K train/val splits; self is the first
+    x_test: np.ndarray | None = None  # scored once, for selected trials (trainables.evaluate)
+    y_test: np.ndarray | None = None
+    shape: tuple[int, ...] | None = None  # one row's shape (data.shape or the packaged set's)
 
     @property
     def n_features(self) -> int:
         return int(self.x_train.shape[1])
 
 
+@dataclass(frozen=True)
+class _Raw:
+    """The data as read, unscaled: the training rows and whatever held-out rows came with them."""
+
+    x: np.ndarray
+    y: np.ndarray
+    task: Task
+    n_classes: int
+    val: tuple[np.ndarray, np.ndarray] | None
+    test: tuple[np.ndarray, np.ndarray] | None
+    shape: tuple[int, ...] | None
+
+
 @functools.lru_cache(maxsize=4)
-def load_dataset(spec: DataSpec) -> Dataset:
-    """The dataset of ``spec``: generated from its seed or read from its file, then split."""
+def _raw(spec: DataSpec) -> _Raw:
     if spec.path is not None:
-        x, y, task, n_classes = _read_table(spec)
+        assert spec.target is not None
+        tables: Table = read_tables(spec.path, spec.target, spec.validation, spec.test)
+        raw = _Raw(
+            tables.x, tables.y, tables.task, tables.n_classes, tables.val, tables.test, spec.shape
+        )
+    elif spec.dataset is not None:
+        packaged = load_packaged(spec.dataset)
+        test = None if packaged.x_test is None else (packaged.x_test, packaged.y_test)
+        n_classes = int(packaged.y.max()) + 1
+        raw = _Raw(
+            packaged.x,
+            packaged.y,
+            "classification",
+            n_classes,
+            None,
+            test,  # type: ignore[arg-type]  # y_test is set with x_test
+            spec.shape or packaged.shape,
+        )
     else:
         x, y, task, n_classes = _synthetic(spec)
+        raw = _Raw(x, y, task, n_classes, None, None, spec.shape)
+    if raw.shape is not None:
+        check_shape(raw.shape, int(raw.x.shape[1]))
+    if spec.test_fraction > 0:
+        order = np.random.default_rng([spec.seed, 1]).permutation(len(raw.x))
+        n_test = max(1, round(len(raw.x) * spec.test_fraction))
+        held, kept = order[:n_test], order[n_test:]
+        raw = _Raw(
+            raw.x[kept],
+            raw.y[kept],
+            raw.task,
+            raw.n_classes,
+            raw.val,
+            (raw.x[held], raw.y[held]),
+            raw.shape,
+        )
+    return raw
+
+
+@functools.lru_cache(maxsize=4)
+def load_dataset(spec: DataSpec) -> Dataset:
+    """The dataset of ``spec``: generated, read or built, then split and standardized."""
+    raw = _raw(spec)
+    if raw.val is not None:
+        x = np.concatenate([raw.x, raw.val[0]])
+        y = np.concatenate([raw.y, raw.val[1]])
+        train, val = np.arange(len(raw.x)), np.arange(len(raw.x), len(x))
+        return _standardize(x, y, raw, train, val)
     if spec.folds >= 2:
-        return _kfold(x, y, task, n_classes, spec.folds, spec.seed)
-    return _split(x, y, task, n_classes, spec.val_fraction, spec.seed)
+        parts = tuple(
+            _standardize(raw.x, raw.y, raw, train, val)
+            for train, val in fold_indices(raw.x, raw.y, raw.task, spec.folds, spec.seed)
+        )
+        first = parts[0]
+        return Dataset(
+            first.x_train,
+            first.y_train,
+            first.x_val,
+            first.y_val,
+            raw.task,
+            raw.n_classes,
+            parts,
+            first.x_test,
+            first.y_test,
+            raw.shape,
+        )
+    [(train, val)] = split_indices(spec)
+    return _standardize(raw.x, raw.y, raw, train, val)
 
 
 def check_data(spec: DataSpec) -> None:
@@ -158,64 +323,6 @@ def _synthetic(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
     return x, y, "classification", spec.n_classes
 
 
-def _read_table(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
-    assert spec.path is not None and spec.target is not None
-    path = Path(spec.path)
-    if not path.is_file():
-        raise ValueError(f"path: file not found: {spec.path}")
-    if path.stat().st_size == 0:
-        raise ValueError(f"path: cannot read {spec.path}: the file is empty")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif path.suffix.lower() in (".csv", ".txt"):
-            frame = pd.read_csv(path)
-        else:
-            raise ValueError(f"path: expected a .parquet or .csv file, got {spec.path}")
-    except (
-        OSError,
-        ArrowException,
-        UnicodeDecodeError,
-        pd.errors.ParserError,
-        pd.errors.EmptyDataError,
-    ) as error:
-        raise ValueError(f"path: cannot read {spec.path}: {str(error).splitlines()[0]}") from None
-    if len(frame) < 10:
-        raise ValueError(f"path: {spec.path} has {len(frame)} rows, need at least 10")
-    if spec.target not in frame.columns:
-        raise ValueError(f"target: column {spec.target!r} not in {spec.path}")
-    target = frame.pop(spec.target)
-    if target.isna().any():
-        raise ValueError(f"target: column {spec.target!r} has missing values")
-    if target.nunique() < 2:
-        raise ValueError(f"target: column {spec.target!r} is constant")
-    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if non_numeric:
-        raise ValueError(f"path: feature column {non_numeric[0]!r} is not numeric")
-    if frame.shape[1] == 0:
-        raise ValueError(f"path: {spec.path} has no feature columns besides the target")
-    x = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    x = np.where(np.isnan(x), np.nanmean(x, axis=0), x)
-    if pd.api.types.is_float_dtype(target) and target.nunique() > 20:
-        return x, target.to_numpy(dtype=np.float64), "regression", 0
-    codes, _ = pd.factorize(target, sort=True)
-    return x, codes.astype(np.int64), "classification", int(codes.max()) + 1
-
-
-def _kfold(
-    x: np.ndarray, y: np.ndarray, task: Task, n_classes: int, folds: int, seed: int
-) -> Dataset:
-    """K folds (stratified for classification), each standardized on its own training part."""
-    parts = tuple(
-        _standardize(x, y, task, n_classes, train, val)
-        for train, val in fold_indices(x, y, task, folds, seed)
-    )
-    first = parts[0]
-    return Dataset(
-        first.x_train, first.y_train, first.x_val, first.y_val, task, n_classes, folds=parts
-    )
-
-
 def fold_indices(
     x: np.ndarray, y: np.ndarray, task: Task, folds: int, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -233,41 +340,63 @@ def fold_indices(
     return [(train, val) for train, val in splitter.split(x, y)]
 
 
-@functools.lru_cache(maxsize=4)
 def load_arrays(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, Task, int]:
-    """The dataset of ``spec`` as it is, unscaled (x float64, y labels or targets), for
-    estimators that bring their own preprocessing (scikit-learn), with its task and classes."""
-    if spec.path is not None:
-        return _read_table(spec)
-    return _synthetic(spec)
+    """The training (and validation) rows of ``spec`` as they are, unscaled (x float64, y labels
+    or targets), for estimators that bring their own preprocessing (scikit-learn), with its task
+    and classes. With a validation file its rows follow the training rows (``split_indices``)."""
+    raw = _raw(spec)
+    if raw.val is None:
+        return raw.x, raw.y, raw.task, raw.n_classes
+    x = np.concatenate([raw.x, raw.val[0]])
+    return x, np.concatenate([raw.y, raw.val[1]]), raw.task, raw.n_classes
+
+
+def load_test_arrays(spec: DataSpec) -> tuple[np.ndarray, np.ndarray] | None:
+    """The test rows of ``spec``, unscaled, or None when it has no test set."""
+    return _raw(spec).test
 
 
 def split_indices(spec: DataSpec) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (train, validation) index pairs of ``spec``'s arrays: its K folds, or the one
-    ``val_fraction`` split that ``load_dataset`` makes."""
-    x, y, task, _ = load_arrays(spec)
+    """The (train, validation) index pairs of ``spec``'s arrays (``load_arrays``): the validation
+    file's rows, its K folds, or the one ``val_fraction`` split that ``load_dataset`` makes."""
+    raw = _raw(spec)
+    if raw.val is not None:
+        n_train = len(raw.x)
+        return [(np.arange(n_train), np.arange(n_train, n_train + len(raw.val[0])))]
     if spec.folds >= 2:
-        return fold_indices(x, y, task, spec.folds, spec.seed)
-    order = np.random.default_rng(spec.seed).permutation(len(x))
-    n_val = max(1, round(len(x) * spec.val_fraction))
+        return fold_indices(raw.x, raw.y, raw.task, spec.folds, spec.seed)
+    order = np.random.default_rng(spec.seed).permutation(len(raw.x))
+    n_val = max(1, round(len(raw.x) * spec.val_fraction))
     return [(order[n_val:], order[:n_val])]
 
 
-def _split(
-    x: np.ndarray, y: np.ndarray, task: Task, n_classes: int, val_fraction: float, seed: int
-) -> Dataset:
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_val = max(1, round(len(x) * val_fraction))
-    val, train = order[:n_val], order[n_val:]
-    return _standardize(x, y, task, n_classes, train, val)
-
-
 def _standardize(
-    x: np.ndarray, y: np.ndarray, task: Task, n_classes: int, train: np.ndarray, val: np.ndarray
+    x: np.ndarray, y: np.ndarray, raw: _Raw, train: np.ndarray, val: np.ndarray
 ) -> Dataset:
     mean = x[train].mean(axis=0)
     std = x[train].std(axis=0)
     std[std == 0] = 1.0
-    scaled = ((x - mean) / std).astype(np.float32)
-    labels = y.astype(np.int64) if task == "classification" else y.astype(np.float32)
-    return Dataset(scaled[train], labels[train], scaled[val], labels[val], task, n_classes)
+
+    def scale(values: np.ndarray) -> np.ndarray:
+        return ((values - mean) / std).astype(np.float32)
+
+    def labels(values: np.ndarray) -> np.ndarray:
+        return (
+            values.astype(np.int64) if raw.task == "classification" else values.astype(np.float32)
+        )
+
+    scaled = scale(x)
+    x_test = y_test = None
+    if raw.test is not None:
+        x_test, y_test = scale(raw.test[0]), labels(raw.test[1])
+    return Dataset(
+        scaled[train],
+        labels(y[train]),
+        scaled[val],
+        labels(y[val]),
+        raw.task,
+        raw.n_classes,
+        x_test=x_test,
+        y_test=y_test,
+        shape=raw.shape,
+    )

@@ -20,11 +20,14 @@ import importlib
 import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from caviar.trainables.data import DataSpec, load_arrays, split_indices
+
+if TYPE_CHECKING:
+    from caviar.trainables.protocol import TrainContext
 
 PREFIX = "sklearn:"
 EPOCHS = "epochs"
@@ -148,7 +151,7 @@ class EstimatorTrainable:
         self.scoring = tuple(scoring)
         estimator_class(name)  # fail where it is named, not in the worker
 
-    def __call__(self, config: Mapping[str, Any], ctx: Any) -> None:
+    def __call__(self, config: Mapping[str, Any], ctx: TrainContext) -> None:
         spec: DataSpec | None = getattr(ctx, "_data_spec", None)
         if spec is None:
             raise RuntimeError("a scikit-learn trainable needs data: the sweep declares none")

@@ -32,16 +32,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
-from torch.nn import functional as F
 
 from caviar.trainables.data import Dataset
 from caviar.trainables.dropout import keep_mask
+from caviar.trainables.knobs import MLP_KNOBS
+from caviar.trainables.loop import n_outputs, task_loss
 from caviar.trainables.mlp import ACTIVATIONS, build_model, with_defaults
 from caviar.trainables.optim import lr_factor
 
-__all__ = ["FUSED_OPTIMIZERS", "FusedMLP", "bundle_key", "unfusable_reason"]
+__all__ = ["FUSED_OPTIMIZERS", "FusedMLP", "bundle_key", "param_count", "unfusable_reason"]
 
-FUSED_OPTIMIZERS = ("sgd", "adam", "adamw")
+# What the bundle reproduces exactly is declared with each knob (knobs.Knob.fused).
+FUSED_OPTIMIZERS = MLP_KNOBS["optimizer"].fused
 # Knobs that set the stacked shape or the batch sequence: members of one bundle agree on them.
 SHAPE_KNOBS = ("layers", "hidden_units", "activation", "batch_size", "optimizer")
 
@@ -52,15 +54,12 @@ def unfusable_reason(config: Mapping[str, Any], data: Dataset) -> str | None:
         cfg = with_defaults(config)
     except ValueError as error:
         return str(error)
-    if cfg["optimizer"] not in FUSED_OPTIMIZERS:
-        return f"optimizer {cfg['optimizer']!r} is not fused (fused: {', '.join(FUSED_OPTIMIZERS)})"
     if cfg["activation"] not in ACTIVATIONS:
         return f"activation {cfg['activation']!r} is unknown"
-    for knob in ("batch_norm", "amp"):
-        if cfg[knob]:
-            return f"{knob} is not fused"
-    if float(cfg["grad_clip"]) > 0:
-        return "grad_clip is not fused"
+    for name, knob in MLP_KNOBS.items():
+        reason = knob.unfused(name, cfg[name])
+        if reason is not None:
+            return reason
     if data.folds:
         return "cross-validation folds are not fused"
     return None
@@ -109,7 +108,7 @@ class FusedMLP:
         self.activation = ACTIVATIONS[self.configs[0]["activation"]]()
         self.members = list(range(len(configs)))
         self.epoch = 0
-        n_outputs = data.n_classes if data.task == "classification" else 1
+        outputs = n_outputs(data)
 
         weights: list[list[torch.Tensor]] = []
         self.dropout_rngs: list[torch.Generator] = []
@@ -117,7 +116,7 @@ class FusedMLP:
         for cfg in self.configs:
             seed = int(cfg["seed"])
             torch.manual_seed(seed)  # as train_mlp: the model init draws from the global RNG
-            model = build_model(cfg, data.n_features, n_outputs)
+            model = build_model(cfg, data.n_features, outputs)
             weights.append([p.detach() for p in model.parameters()])
             dropout_rng = torch.Generator()
             dropout_rng.set_state(torch.get_rng_state())  # where unfused dropout starts drawing
@@ -197,12 +196,9 @@ class FusedMLP:
         return masks
 
     def _losses(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Mean loss per member, ``[K]``: cross-entropy or MSE as in the unfused trial."""
+        """Mean loss per member, ``[K]``: the unfused trial's ``task_loss`` over ``[K * B]`` rows."""
         k, b = output.shape[0], output.shape[1]
-        if self.task == "classification":
-            flat = F.cross_entropy(output.reshape(k * b, -1), target.reshape(-1), reduction="none")
-        else:
-            flat = F.mse_loss(output.squeeze(-1).reshape(-1), target.reshape(-1), reduction="none")
+        flat = task_loss(output.reshape(k * b, -1), target.reshape(-1), self.task, "none")
         return flat.view(k, b).mean(dim=1)
 
     # Training
@@ -398,8 +394,3 @@ def param_count(config: Mapping[str, Any], n_features: int, n_outputs: int) -> i
         total += (width + 1) * int(cfg["hidden_units"])
         width = int(cfg["hidden_units"])
     return total + (width + 1) * n_outputs
-
-
-def is_finite(metrics: Mapping[str, Any]) -> bool:
-    """Whether a member's train and val loss are finite (else it diverged, as unfused says)."""
-    return math.isfinite(metrics["train_loss"]) and math.isfinite(metrics["val_loss"])

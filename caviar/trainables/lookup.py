@@ -27,8 +27,10 @@ _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 def check_trainable(name: str) -> None:
-    """ValueError if ``name`` (``mlp`` or ``module:function``) cannot be a trainable."""
-    if name == "mlp":
+    """ValueError if ``name`` (``mlp``, ``cnn`` or ``module:function``) cannot be a trainable."""
+    from caviar.trainables.protocol import BUILTIN_FAMILIES
+
+    if name in BUILTIN_FAMILIES:  # mlp, cnn
         return
     module_name, sep, attribute = name.partition(":")
     if not sep or not module_name or not attribute:

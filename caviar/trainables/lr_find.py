@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from caviar.search_spaces.distributions import Choice, Constant, Distribution
 from caviar.trainables.data import Dataset
+from caviar.trainables.loop import n_outputs, task_loss
 from caviar.trainables.mlp import DEFAULTS, build_model, build_optimizer, with_defaults
 
 
@@ -80,10 +80,8 @@ def lr_range_test(
         raise ValueError(f"smoothing: must be in [0, 1), got {smoothing}")
     cfg = with_defaults({**config, "lr": min_lr})
     torch.manual_seed(int(cfg["seed"]))
-    n_outputs = data.n_classes if data.task == "classification" else 1
-    model = build_model(cfg, data.n_features, n_outputs)
+    model = build_model(cfg, data.n_features, n_outputs(data))
     optimizer = build_optimizer(cfg, model.parameters())
-    loss_fn: nn.Module = nn.CrossEntropyLoss() if data.task == "classification" else nn.MSELoss()
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     batch_size = min(int(cfg["batch_size"]), len(x))
     generator = torch.Generator().manual_seed(int(cfg["seed"]) + 1)
@@ -105,9 +103,7 @@ def lr_range_test(
         for group in optimizer.param_groups:
             group["lr"] = lr
         optimizer.zero_grad(set_to_none=True)
-        output = model(x[index])
-        target = y[index]
-        loss = loss_fn(output.squeeze(-1) if n_outputs == 1 else output, target)
+        loss = task_loss(model(x[index]), y[index], data.task)  # the loop's squeeze rule
         value = float(loss.detach())
         if not math.isfinite(value):
             diverged = True
@@ -121,7 +117,7 @@ def lr_range_test(
         if step > 0 and current > diverge * best:
             diverged = True
             break
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
     if len(lrs) < 3:
         raise ValueError(

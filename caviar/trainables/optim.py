@@ -1,4 +1,6 @@
-"""Optimizers and learning-rate schedules of the mlp, built from config keys (see mlp.DEFAULTS).
+"""Optimizers and learning-rate schedules of the torch trainables, built from config keys.
+
+The names and defaults are declared in ``knobs.TRAINING_KNOBS``; this module builds them.
 
 Schedules are per-epoch multipliers of the base lr (``lr_factor``), driven by torch's LambdaLR so
 their position is part of the scheduler's state_dict and survives checkpoints.
@@ -12,7 +14,9 @@ from typing import Any
 
 import torch
 
-LR_SCHEDULES = ("constant", "step", "exponential", "cosine", "triangular", "one_cycle")
+from caviar.trainables.knobs import LR_SCHEDULES, OPTIMIZERS
+
+__all__ = ["LR_SCHEDULES", "OPTIMIZERS", "build_optimizer", "lr_factor"]
 
 
 def build_optimizer(config: Mapping[str, Any], params: Any) -> torch.optim.Optimizer:
@@ -47,9 +51,7 @@ def build_optimizer(config: Mapping[str, Any], params: Any) -> torch.optim.Optim
         return torch.optim.Adagrad(params, lr=lr, eps=float(config["eps"]), weight_decay=wd)
     if name == "adadelta":
         return torch.optim.Adadelta(params, lr=lr, eps=float(config["eps"]), weight_decay=wd)
-    raise ValueError(
-        f"optimizer: unknown {name!r} (known: sgd, adam, adamw, rmsprop, adagrad, adadelta)"
-    )
+    raise ValueError(f"optimizer: unknown {name!r} (known: {', '.join(OPTIMIZERS)})")
 
 
 def lr_factor(config: Mapping[str, Any], epoch: int) -> float:

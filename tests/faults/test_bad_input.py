@@ -65,6 +65,8 @@ def _table(tmp: Path) -> None:
     (tmp / "garbage.parquet").write_bytes(b"not parquet at all" * 20)
     (tmp / "empty.csv").write_bytes(b"")
     (tmp / "a_dir.parquet").mkdir()
+    frame.to_parquet(tmp / "good.parquet")
+    frame.rename(columns={"b": "c"}).to_parquet(tmp / "other_columns.parquet")
 
 
 def _a_sweep(tmp: Path) -> None:
@@ -472,6 +474,26 @@ CASES: dict[str, Case] = {
         "is constant",
         {"data": {"path": "{tmp}/constant.parquet", "target": "y"}},
         setup=_table,
+    ),
+    "data shape of another size": Case(
+        "data.shape",
+        "[1, 40] holds 40 values, but the data has 8 feature columns",
+        {"data": {"n_samples": 300, "n_features": 8, "shape": [1, 40]}},
+    ),
+    "data test columns differ": Case(
+        "data.test",
+        "differ from the training file's: missing ['b'], extra ['c']",
+        {
+            "data": {
+                "path": "{tmp}/good.parquet",
+                "target": "y",
+                "test": "{tmp}/other_columns.parquet",
+            }
+        },
+        setup=_table,
+    ),
+    "data unknown dataset": Case(
+        "data.dataset", "unknown 'mnist2d' (known: ", {"data": {"dataset": "mnist2d"}}
     ),
     # storage and names
     "storage below a file": Case(

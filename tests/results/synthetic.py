@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 from ray.tune.experiment import Trial
 
-from caviar.results.callback import ParquetResultsCallback
 from caviar.results.store import SweepStore
 from caviar.search_spaces import Space
+from caviar.tune.callbacks_results import ParquetResultsCallback
 
 SPACE = {"lr": "loguniform(1e-4, 1)", "units": "integer(8, 64)", "opt": 'choice("sgd", "adam")'}
 

@@ -15,7 +15,6 @@ from ray.tune.experiment import Trial
 
 import caviar
 from caviar.orchestrator.spec import parse_spec
-from caviar.results.fused import FusedResultsCallback
 from caviar.results.store import (
     CURVES_DIR,
     QUARANTINE_DIR,
@@ -26,6 +25,7 @@ from caviar.results.store import (
 )
 from caviar.search_spaces import Space
 from caviar.trainables.bundle import MEMBERS_KEY, member_key
+from caviar.tune.callbacks_results import FusedResultsCallback
 from tests.results.synthetic import SPACE, drive, make_callback, make_trials, result
 
 
@@ -136,7 +136,7 @@ def test_compaction_is_tiered_each_row_is_rewritten_a_bounded_number_of_times(
             return super().append_curves(table, sequence)
 
     callback = make_callback(tmp_path / "s", flush_rows=4, flush_seconds=1e9, compact_parts=8)
-    callback.store = Counting(callback.store.filesystem, callback.store.root)
+    callback.writer.store = Counting(callback.store.filesystem, callback.store.root)
     callback.setup()
     list(drive(callback, make_trials(4), range(1, 257)))  # 256 flushes of 4 rows
     callback.flush()
@@ -169,7 +169,7 @@ def test_trial_errors_are_batched_not_a_trials_rewrite_each(tmp_path: Path) -> N
             super().write_trials(table)
 
     callback = make_callback(tmp_path / "s", flush_rows=10_000, flush_seconds=3600)
-    callback.store = Counting(callback.store.filesystem, callback.store.root)
+    callback.writer.store = Counting(callback.store.filesystem, callback.store.root)
     callback.setup()
     trials = make_trials(200)
     for trial in trials:
@@ -181,7 +181,7 @@ def test_trial_errors_are_batched_not_a_trials_rewrite_each(tmp_path: Path) -> N
     callback.get_state()  # Tune saves its snapshot: every error is on storage first
     stored = caviar.read_trials(str(tmp_path / "s"))
     assert (stored["status"] == "ERROR").sum() == 200
-    callback.flush_seconds = 0.0
+    callback.writer.policy.seconds = 0.0
     callback.on_trial_start(0, trials, trials[0])
     callback.on_step_end(0, trials)  # a quiet spell: flushed on time all the same
     assert caviar.read_trials(str(tmp_path / "s")).set_index("trial_id").loc["t000000"][
@@ -196,14 +196,14 @@ def test_the_end_of_sweep_pass_looks_at_each_trial_once(tmp_path: Path) -> None:
     trials = make_trials(300)
     list(drive(callback, trials, range(1, 2)))
     calls = 0
-    original = callback._cut_short
+    original = callback.writer.cut_short
 
     def counted() -> set[str]:
         nonlocal calls
         calls += 1
         return original()
 
-    callback._cut_short = counted  # type: ignore[method-assign]
+    callback.writer.cut_short = counted  # type: ignore[method-assign]
     for trial in trials:
         trial.status = Trial.TERMINATED
         callback.on_trial_complete(0, trials, trial)

@@ -11,6 +11,7 @@ import pytest
 from ray.tune.experiment import Trial
 
 import caviar
+from caviar.errors import UnreadableResults
 from caviar.results.store import CURVES_DIR, TRIALS_FILE, SweepStore
 from tests.conftest import run_cli
 from tests.results.synthetic import drive, make_callback, make_trials, result
@@ -72,7 +73,7 @@ def test_a_callback_restored_from_tunes_pickle_continues_from_storage(tmp_path: 
     # kill -9 here; `caviar resume` restores the pickle and calls setup()
     restored = pickle.loads(pickled)
     restored.setup()
-    assert restored._sequence == SweepStore.at(str(tmp_path / "s")).next_sequence()
+    assert restored.writer._sequence == SweepStore.at(str(tmp_path / "s")).next_sequence()
     replay = result(first[0], 3)
     replay["loss"] = -5.0
     restored.on_trial_result(0, first, first[0], replay)
@@ -224,11 +225,11 @@ def test_readers_refuse_a_newer_schema_version_with_a_clear_message(tmp_path: Pa
     table = pq.read_table(part)
     metadata = {**(table.schema.metadata or {}), b"caviar.schema_version": b"99"}
     pq.write_table(table.replace_schema_metadata(metadata), part)
-    with pytest.raises(ValueError, match=r"results schema version 99, this caviar reads up to 1"):
+    with pytest.raises(UnreadableResults, match=r"results schema version 99, this caviar reads up"):
         caviar.read_curves(str(tmp_path / "s"))
     trials = SweepStore.at(str(tmp_path / "s")).path(TRIALS_FILE)
     pq.write_table(pq.read_table(trials).replace_schema_metadata(metadata), trials)
     for command in (("show", str(tmp_path / "s")), ("ls", str(tmp_path))):
         done = run_cli(*command)
-        assert done.returncode == 2, done.stderr
+        assert done.returncode == 1, done.stderr  # unreadable results, not bad input
         assert done.stderr.count("\n") == 1 and "schema version 99" in done.stderr, done.stderr

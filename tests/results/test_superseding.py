@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 from ray.tune.experiment import Trial
 
 import caviar
-from caviar.results.callback import ParquetResultsCallback
 from caviar.results.store import SUPERSEDED
+from caviar.tune.callbacks_results import ParquetResultsCallback
 from tests.results.synthetic import make_callback, make_trials, result
 
 

@@ -143,7 +143,7 @@ def test_a_resumed_live_sweep_continues_its_parent_and_child_runs(tmp_path: Path
     import pickle
 
     from caviar.results.trackers import sink_factories
-    from caviar.results.trackers.callback import TrackerCallback
+    from caviar.tune.callbacks_trackers import TrackerCallback
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     options = {"mlflow": {"tracking_uri": uri, "experiment": "resumed"}}

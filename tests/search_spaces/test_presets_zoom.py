@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,13 +25,10 @@ from caviar.search_spaces import (
 
 
 def mlp_defaults() -> dict[str, Any]:
-    """The mlp trainable's DEFAULTS, read from its source (no torch import in these fast tests)."""
-    source = Path(__file__).parents[2] / "caviar" / "trainables" / "mlp.py"
-    for node in ast.parse(source.read_text()).body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "DEFAULTS":
-            assert node.value is not None
-            return dict(ast.literal_eval(node.value))
-    raise AssertionError("DEFAULTS not found in mlp.py")
+    """The mlp trainable's defaults, from its knob declarations (knobs.py imports no torch)."""
+    from caviar.trainables.knobs import MLP_KNOBS, defaults
+
+    return defaults(MLP_KNOBS)
 
 
 def test_tiers_add_hyperparameters_in_order_of_priority() -> None:

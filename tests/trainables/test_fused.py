@@ -136,3 +136,82 @@ def test_configs_that_cannot_be_fused_say_why() -> None:
     assert bundle_key({"hidden_units": 8}) != bundle_key({"hidden_units": 9})
     with pytest.raises(ValueError, match="must agree"):
         FusedMLP([{"hidden_units": 8}, {"hidden_units": 9}], data)
+
+
+class _Stopped(Exception):
+    """Tune stopping a trial: its report does not return."""
+
+
+class _UnderRaysAsha(RecordingContext):
+    """A trial run as Tune runs it under Ray's own ASHA: a STOP decision ends the trial there."""
+
+    def __init__(self, spec: DataSpec, asha: Any, trial: Any) -> None:
+        super().__init__(spec)
+        self.asha, self.trial = asha, trial
+
+    def _send(self, metrics: dict[str, Any], state: Any) -> None:
+        super()._send(metrics, state)
+        result = {"training_iteration": self.iteration, **metrics}
+        if self.asha.on_trial_result(None, self.trial, result) == "STOP":
+            self.asha.on_trial_complete(None, self.trial, result)
+            raise _Stopped
+
+
+def _cut_unfused(
+    spec: DataSpec, configs: list[dict[str, Any]], rule: dict[str, Any]
+) -> set[tuple[int, int]]:
+    """(config, iteration) of each trial Ray's ASHA stops, the trials run one at a time."""
+    from ray.tune.schedulers import AsyncHyperBandScheduler
+
+    options = {k: v for k, v in rule.items() if k not in ("metric", "mode")}
+    asha = AsyncHyperBandScheduler(metric=rule["metric"], mode=rule["mode"], **options)
+    cut = set()
+    for index, config in enumerate(configs):
+        trial = type("Trial", (), {"trial_id": f"t{index}"})()
+        asha.on_trial_add(None, trial)
+        ctx = _UnderRaysAsha(spec, asha, trial)
+        try:
+            train_mlp(config, ctx)
+        except _Stopped:
+            if ctx.iteration < config["epochs"]:
+                cut.add((index, ctx.iteration))
+    return cut
+
+
+def _cut_fused(
+    spec: DataSpec, configs: list[dict[str, Any]], rule: dict[str, Any], k: int, shared: bool
+) -> set[tuple[int, int]]:
+    """(config, iteration) of each member cut, bundles of k run one at a time."""
+    from caviar.objective import Objective
+    from caviar.schedule import Asha
+
+    rungs = Asha.from_options(Objective(rule["metric"], rule["mode"]), rule) if shared else None
+    cut = set()
+    for first in range(0, len(configs), k):
+        ctx = RecordingContext(spec)
+        bundle = {MEMBERS_KEY: configs[first : first + k], STOP_KEY: rule}
+        train_bundle(bundle, ctx, rungs=rungs, prefix=f"b{first}_m")
+        for iteration, report in enumerate(ctx.reports, start=1):
+            for member, metrics in member_metrics(report).items():
+                if metrics["fate"] == STOPPED:
+                    cut.add((first + member, iteration))
+    return cut
+
+
+def test_one_asha_across_bundles_cuts_the_members_unfused_asha_cuts_whatever_k() -> None:
+    spec = DataSpec(n_samples=300, n_features=6)
+    lrs = [3e-2, 1e-4, 1e-2, 3e-4, 1e-1, 3e-5, 3e-3, 1e-3]
+    configs = [{**BASE, "epochs": 8, "lr": lr, "seed": i} for i, lr in enumerate(lrs)]
+    rule = {
+        "metric": "val_loss",
+        "mode": "min",
+        "max_t": 8,
+        "grace_period": 1,
+        "reduction_factor": 2,
+    }
+    unfused = _cut_unfused(spec, configs, rule)
+    assert unfused and len(unfused) < len(configs)
+    for k in (2, 4):
+        assert _cut_fused(spec, configs, rule, k, shared=True) == unfused, k
+    # Rungs per bundle (the earlier rule) let a member compete only with its bundle-mates.
+    assert _cut_fused(spec, configs, rule, 2, shared=False) != unfused

@@ -40,3 +40,26 @@ def test_a_bad_value_names_the_knob_and_the_value(name: str, value: Any, message
 )
 def test_values_at_an_inclusive_bound_pass(name: str, value: Any) -> None:
     check_knob(name, value)
+
+
+def test_the_declarations_are_what_the_builders_build() -> None:
+    import torch
+
+    from caviar.trainables.fused import FUSED_OPTIMIZERS
+    from caviar.trainables.knobs import ACTIVATION_NAMES, LR_SCHEDULES, MLP_KNOBS, OPTIMIZERS
+    from caviar.trainables.mlp import ACTIVATIONS, with_defaults
+    from caviar.trainables.optim import build_optimizer, lr_factor
+
+    assert set(ACTIVATIONS) == set(ACTIVATION_NAMES)
+    weights = [torch.nn.Parameter(torch.zeros(2))]
+    for name in OPTIMIZERS:
+        assert build_optimizer(with_defaults({"optimizer": name}), weights) is not None
+    for schedule in LR_SCHEDULES:
+        assert lr_factor(with_defaults({"lr_schedule": schedule}), 3) > 0
+    assert set(FUSED_OPTIMIZERS) < set(OPTIMIZERS)
+    assert {name: knob.default for name, knob in MLP_KNOBS.items()} == DEFAULTS
+
+
+def test_a_choice_knob_names_its_choices() -> None:
+    with pytest.raises(ValueError, match=r"^optimizer: unknown value 'lion' \(known: adadelta, "):
+        check_knob("optimizer", "lion")

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import pandas as pd
 
-# Columns of the curves table that are not metrics.
-CURVE_KEYS = frozenset({"trial_id", "iteration", "time_total_s", "timestamp"})
+from caviar.results.schema import CURVE_KEYS
+from caviar.results.status import ERROR, RUNNING, TERMINATED
+
 # Trials-table statuses, and the run status each tracker records for them.
-FINISHED, FAILED, RUNNING = "TERMINATED", "ERROR", "RUNNING"
+FINISHED, FAILED = TERMINATED, ERROR
 
 
 class Sink(Protocol):
@@ -85,14 +87,7 @@ def replay(
         rows = by_trial.get(trial_id)
         if rows is not None:
             for row in rows.sort_values("iteration").to_dict("records"):
-                elapsed = row.get("time_total_s")
-                when = (
-                    start + float(elapsed)
-                    if start is not None
-                    and isinstance(elapsed, int | float)
-                    and math.isfinite(elapsed)
-                    else pd.Timestamp.now().timestamp()
-                )
+                when = _report_time(row, start)
                 metrics = numeric_metrics({str(k): _python(v) for k, v in row.items()})
                 for sink in sinks:
                     sink.log(trial_id, int(row["iteration"]), metrics, when)
@@ -104,6 +99,18 @@ def replay(
     for sink in sinks:
         sink.close(interrupted=False)
     return sent
+
+
+def _report_time(row: Mapping[Any, Any], start: float | None) -> float:
+    """When a curves row was reported: its ``timestamp`` (schema 2), else the trial's start plus
+    ``time_total_s`` (older sweeps), else now."""
+    stamp = row.get("timestamp")
+    if isinstance(stamp, pd.Timestamp | datetime) and not _is_missing(stamp):
+        return float(stamp.timestamp())
+    elapsed = row.get("time_total_s")
+    if start is not None and isinstance(elapsed, int | float) and math.isfinite(elapsed):
+        return start + float(elapsed)
+    return pd.Timestamp.now().timestamp()
 
 
 def _python(value: Any) -> Any:

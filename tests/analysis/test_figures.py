@@ -1,4 +1,5 @@
-"""caviar.plot: figures on the scales of the spec stored with the results."""
+"""caviar.analysis's figures (through caviar.plot, their public door): on the scales of the spec
+stored with the results."""
 
 from __future__ import annotations
 
@@ -52,6 +53,22 @@ def test_integer_log_is_a_log_axis() -> None:
         {"trial_id": ["a", "b", "c"], "units": [1, 30, 900], "best_loss": [1.0, 0.5, 0.7]}
     )
     assert plot.param(trials, "units", "loss", space).layout.xaxis.type == "log"
+
+
+def test_a_power_of_two_is_a_log_axis() -> None:
+    space = Space.from_dict({"batch": "pow2(16, 1024)", "lr": "loguniform(1e-4, 1)"})
+    trials = pd.DataFrame(
+        {
+            "trial_id": ["a", "b", "c"],
+            "batch": [16, 128, 1024],
+            "lr": [1e-3, 1e-2, 1e-1],
+            "best_loss": [1.0, 0.5, 0.7],
+        }
+    )
+    assert plot.axis_kind(space["batch"]) == "log"
+    assert plot.param(trials, "batch", "loss", space).layout.xaxis.type == "log"
+    dims = {d.label: d for d in plot.parallel(trials, space, "loss").data[0].dimensions}
+    np.testing.assert_allclose(sorted(dims["batch (log)"].values), np.log10([16, 128, 1024]))
 
 
 def test_curves_color_bands_best_named_and_stopped_marked(sweep: plot.SweepData) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from caviar.errors import SpecError
-from caviar.orchestrator.spec import load_spec, parse_spec
+from caviar.spec import load_spec, parse_spec
 from tests.conftest import small_spec
 
 

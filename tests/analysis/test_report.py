@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from caviar.results.report import build_report, default_output
+from caviar.analysis.report import build_report, default_output
 from tests.conftest import run_cli
 from tests.results.report_data import write_sweep
 

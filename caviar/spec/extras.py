@@ -14,16 +14,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from caviar.errors import SpecError, shown
+from caviar.objective import MODES, Mode, as_mode
 from caviar.search_spaces import Space
+from caviar.spec.packages import LOGGERS, missing_tracker
 
-MODES = ("min", "max")
 TRACKER_OPTIONS: dict[str, dict[str, type]] = {
     "mlflow": {"tracking_uri": str, "experiment": str},
     "tensorboard": {"logdir": str},
 }
 
 
-def parse_objectives(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def parse_objectives(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[Mode, ...]]:
     """``metric``/``mode``: one name and one mode, or two lists of the same length."""
     metric = raw.get("metric")
     mode = raw.get("mode", "min")
@@ -50,7 +51,7 @@ def parse_objectives(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str
         for index, value in enumerate(mode):
             if value not in MODES:
                 raise SpecError(f"mode[{index}]", f"must be 'min' or 'max', got {shown(value)}")
-        return tuple(metric), tuple(mode)
+        return tuple(metric), tuple(as_mode(m) for m in mode)
     if not isinstance(metric, str):
         raise SpecError("metric", f"must be a string or a list of strings, got {shown(metric)}")
     if isinstance(mode, list):
@@ -61,7 +62,28 @@ def parse_objectives(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str
         raise SpecError("mode", f"must be a string, got {shown(mode)}")
     if mode not in MODES:
         raise SpecError("mode", f"must be 'min' or 'max', got {shown(mode)}")
-    return (metric,), (mode,)
+    return (metric,), (as_mode(mode),)
+
+
+def parse_loggers(value: Any) -> tuple[str, ...]:
+    """``loggers: [tensorboard, mlflow, wandb]``: known names, once each, their package installed."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise SpecError("loggers", f"must be a list such as [tensorboard], got {shown(value)}")
+    for index, name in enumerate(value):
+        if not isinstance(name, str) or name not in LOGGERS:
+            raise SpecError(
+                f"loggers[{index}]", f"must be one of {', '.join(LOGGERS)}, got {shown(name)}"
+            )
+        if value.index(name) != index:
+            raise SpecError(f"loggers[{index}]", f"{name!r} is listed twice")
+        missing = missing_tracker(name)
+        if missing is not None:
+            raise SpecError(f"loggers[{index}]", missing)
+    return tuple(value)
 
 
 def parse_tracker_options(
@@ -86,28 +108,6 @@ def parse_tracker_options(
                 raise SpecError(f"{name}.{key}", f"must be a non-empty string, got {shown(option)}")
         found[name] = dict(value)
     return found
-
-
-def check_trackers(
-    loggers: Sequence[str], storage: str, fuse: object, options: Mapping[str, Any]
-) -> None:
-    """Combinations the trackers cannot log: fused bundles, TensorBoard files on an object store."""
-    live = [name for name in loggers if name in TRACKER_OPTIONS]
-    if live and fuse is not None:
-        raise SpecError(
-            "loggers",
-            f"{live[0]} logs Tune trials, which are bundles of configs under fuse: drop fuse, or "
-            f"run `caviar export {live[0]} SWEEP_DIR` after the sweep",
-        )
-    if (
-        "tensorboard" in loggers
-        and "://" in storage
-        and "logdir" not in options.get("tensorboard", {})
-    ):
-        raise SpecError(
-            "tensorboard.logdir",
-            f"TensorBoard writes local files: give a local logdir (storage is {storage})",
-        )
 
 
 def parse_scoring(value: Any, trainable: str) -> tuple[str, ...]:

@@ -1,14 +1,16 @@
-"""Which trials are best: the column that ranks them and the order, for a metric and a mode."""
+"""Which trials are best: the column that ranks them and the order, for a metric and a mode.
+
+The order comes from ``caviar.objective.Objective`` (the one place "better" is decided).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
 import pandas as pd
 
+from caviar.objective import MODES, Mode, Objective, as_mode
 from caviar.search_spaces import Space
 
-Mode = Literal["min", "max"]
+__all__ = ["Mode", "check_mode", "has_scores", "metric_column", "ranked", "searched_params"]
 
 
 def metric_column(trials: pd.DataFrame, metric: str) -> str:
@@ -21,16 +23,26 @@ def metric_column(trials: pd.DataFrame, metric: str) -> str:
 
 def ranked(trials: pd.DataFrame, metric: str, mode: Mode = "min") -> pd.DataFrame:
     """Trials with a value of the metric, best first."""
+    objective = Objective(metric, check_mode(mode))
     column = metric_column(trials, metric)
     scored = trials[pd.to_numeric(trials[column], errors="coerce").notna()]
-    return scored.sort_values(column, ascending=(mode == "min"), kind="stable")
+    return scored.sort_values(column, ascending=objective.ascending, kind="stable")
 
 
 def check_mode(mode: str) -> Mode:
-    """``mode`` as a Mode, or a ValueError naming it."""
-    if mode not in ("min", "max"):
+    """``mode`` as a Mode, or a ValueError naming the key and the value."""
+    if mode not in MODES:
         raise ValueError(f"mode: must be 'min' or 'max', got {mode!r}")
-    return mode  # type: ignore[return-value]
+    return as_mode(mode)
+
+
+def has_scores(trials: pd.DataFrame, metric: str) -> bool:
+    """True when some trial has a value of ``metric`` to rank by."""
+    try:
+        column = metric_column(trials, metric)
+    except ValueError:
+        return False
+    return bool(pd.to_numeric(trials[column], errors="coerce").notna().any())
 
 
 def searched_params(trials_df: pd.DataFrame, space: Space | None) -> list[str]:

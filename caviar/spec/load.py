@@ -1,4 +1,6 @@
-"""Reading a spec's YAML with limits: a hostile file is refused in one line, in milliseconds.
+"""Reading a spec: its file, its YAML (with limits), and ``--set key.path=value`` overrides.
+
+A hostile file is refused in one line, in milliseconds.
 
 PyYAML builds nested nodes by recursion (3,000 levels raise RecursionError) and expands aliases
 only when the values are used: a 300-byte "billion laughs" file becomes gigabytes as soon as it
@@ -12,11 +14,15 @@ is printed or dumped. So the text is read in three steps, each bounded:
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from caviar.errors import SpecError
+from caviar.errors import SpecError, shown
+
+if TYPE_CHECKING:
+    from caviar.spec.model import SweepSpec
 
 MAX_BYTES = 1_000_000  # a real spec is a few kB
 MAX_DEPTH = 64  # mappings and lists inside each other
@@ -24,6 +30,50 @@ MAX_NODES = 100_000  # scalars, lists and mappings, every alias expanded
 
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    """Read a YAML spec file, apply ``key.path=value`` overrides, and parse it."""
+    from caviar.spec.parse import parse_spec
+
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError("SPEC", f"file not found: {path}")
+    if path.stat().st_size > MAX_BYTES:
+        raise SpecError(
+            str(path), f"is {path.stat().st_size:,} bytes; a spec may be at most {MAX_BYTES:,}"
+        )
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise SpecError(str(path), "not a text file") from None
+    raw = load_yaml(text, str(path))
+    if not isinstance(raw, dict):
+        raise SpecError(str(path), f"expected a mapping of keys, got {type(raw).__name__}")
+    for override in overrides or []:
+        apply_override(raw, override)
+    return parse_spec(raw)
+
+
+def apply_override(raw: dict[str, Any], override: str) -> None:
+    """Set ``a.b=value`` in the raw spec; the value is parsed as YAML (``3`` is an int)."""
+    key, sep, text = override.partition("=")
+    if not sep or not key.strip():
+        raise SpecError("--set", f"expected key=value, got {shown(override)}")
+    try:
+        value = load_yaml(text, key.strip())
+    except SpecError as error:
+        if "invalid YAML" not in error.message:
+            raise
+        value = text
+    target = raw
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = target.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise SpecError(key, f"cannot set a key inside {shown(part)}, which is not a mapping")
+        target = node
+    target[parts[-1]] = value
 
 
 def load_yaml(text: str, where: str) -> Any:

@@ -1,0 +1,27 @@
+"""The ``caviar`` command (Typer), and growing a sweep from Python (``caviar.cli.grow``).
+
+``app`` holds the Typer application and shared options, ``exits`` the exit codes and the one place
+an error becomes a code and a line, ``render`` what is printed (rich tables), and one module per
+group of commands: ``sweeps`` (run, resume, show, ls, compact, report, export), ``jobs`` (cluster
+templates, Ray jobs), ``lr_find``, ``growing`` (extend, continue, zoom) and ``live`` (dashboard,
+steering). Importing this package loads none of them: ``caviar.cli.grow`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# The modules that register commands on ``caviar.cli.app.app``, in the order ``--help`` lists them.
+COMMANDS = ("sweeps", "jobs", "live", "lr_find", "growing")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line messages and exit codes (``caviar.cli.exits``), never a traceback
+    for an error caviar raises on purpose."""
+    for module in COMMANDS:
+        importlib.import_module(f"caviar.cli.{module}")
+    from caviar.cli.app import app
+    from caviar.cli.exits import run
+
+    run(app, sys.argv[1:] if argv is None else argv)

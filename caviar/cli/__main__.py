@@ -1,0 +1,5 @@
+"""``python -m caviar.cli``: the ``caviar`` command."""
+
+from caviar.cli import main
+
+main()

@@ -1,0 +1,182 @@
+"""The Ray Tune callbacks on the driver that feed the results writer (``caviar.results.writer``).
+
+Thin adapters: each hook turns Ray's ``Trial`` and result dict into plain values (trial id,
+config, ``Reported``, the exception line) and calls the writer, which decides everything else.
+Tune pickles its callbacks when the sweep starts and restores them from that pickle on resume; the
+writer pickles its configuration only and rebuilds its state from storage in ``setup``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from ray.tune import Callback
+from ray.tune.experiment import Trial
+
+from caviar.results import fused
+from caviar.results.reported import parse_result
+from caviar.results.store import SweepStore
+from caviar.results.tracebacks import error_line
+from caviar.results.writer import KnownTrial, ResultsWriter
+from caviar.search_spaces import Space
+
+# A trial that caviar stopped for a reason of its own (a time limit) carries it in this attribute;
+# Tune calls it TERMINATED, the trials table records it as ERROR with that reason.
+STOP_REASON = "caviar_stop_reason"
+# A trial stopped at a person's request (`caviar trial stop`, the dashboard) carries this one;
+# Tune calls it TERMINATED, the trials table records it as STOPPED (stopped early, rows kept).
+USER_STOPPED = "caviar_user_stopped"
+
+
+class ParquetResultsCallback(Callback):  # type: ignore[misc]
+    """Hands every trial event to a ``ResultsWriter`` (same arguments as the writer's)."""
+
+    def __init__(
+        self,
+        store: SweepStore,
+        space: Space,
+        metric: str,
+        mode: str,
+        spec_yaml: str,
+        version: str,
+        max_t: int | None = None,
+        flush_rows: int = 20_000,
+        flush_seconds: float = 10.0,
+        compact_parts: int = 32,
+        objectives: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.writer = ResultsWriter(
+            store,
+            space,
+            metric,
+            mode,
+            spec_yaml,
+            version,
+            max_t=max_t,
+            flush_rows=flush_rows,
+            flush_seconds=flush_seconds,
+            compact_parts=compact_parts,
+            objectives=objectives,
+        )
+
+    @property
+    def store(self) -> SweepStore:
+        return self.writer.store
+
+    def setup(self, *args: Any, **info: Any) -> None:
+        self.writer.reset()
+        self.writer.load()
+
+    def on_trial_start(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.writer.start(trial.trial_id, trial.config)
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
+    ) -> None:
+        self.writer.report(trial.trial_id, trial.config, parse_result(result))
+
+    def on_trial_complete(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.writer.complete(
+            trial.trial_id,
+            trial.config,
+            stop_reason=getattr(trial, STOP_REASON, None),
+            user_stopped=bool(getattr(trial, USER_STOPPED, False)),
+        )
+
+    def on_trial_error(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        self.writer.fail(trial.trial_id, trial.config, error_text(trial))
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        self.writer.step_end()  # raises the SweepFailed a trial's end found
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        known = known_trials(trials)
+        cut_short = self.writer.end(known)
+        ended = {t.trial_id for t in trials if t.status in (Trial.TERMINATED, Trial.ERROR)}
+        self.store.prune_checkpoints(ended - cut_short)
+
+    def get_state(self) -> dict[str, Any] | None:
+        self.writer.snapshot()  # Tune is saving the snapshot a resume restarts from
+        return None
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+
+class FusedResultsCallback(ParquetResultsCallback):
+    """``ParquetResultsCallback`` with bundles split into their members (``results.fused``)."""
+
+    def on_trial_start(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        fused.start(self.writer, trial.trial_id, trial.config)
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
+    ) -> None:
+        fused.report(self.writer, trial.trial_id, trial.config, result)
+
+    def on_trial_complete(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        fused.complete(
+            self.writer,
+            trial.trial_id,
+            trial.config,
+            stop_reason=getattr(trial, STOP_REASON, None),
+            user_stopped=bool(getattr(trial, USER_STOPPED, False)),
+        )
+
+    def on_trial_error(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
+    ) -> None:
+        fused.fail(self.writer, trial.trial_id, trial.config, error_text(trial))
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        known = known_trials(trials)
+        expanded = fused.expand(self.writer, known)
+        cut_short = self.writer.end(expanded)
+        singles = [t for t in known if not fused.is_bundle(t.config)]
+        ended = {t.trial_id for t in singles if t.status in (Trial.TERMINATED, Trial.ERROR)}
+        # Checkpoints live under the bundle's id, not its members': prune the bundles that ended.
+        self.store.prune_checkpoints((ended - cut_short) | fused.ended_bundles(known, cut_short))
+
+
+def known_trials(trials: Sequence[Trial]) -> list[KnownTrial]:
+    """The tuner's trials as plain values: id, config, Tune's own status."""
+    return [KnownTrial(t.trial_id, dict(t.config), str(t.status)) for t in trials]
+
+
+def error_text(trial: Trial) -> str:
+    """The line of the trial's traceback that names the exception (``tracebacks.error_line``)."""
+    text: object = None
+    with contextlib.suppress(Exception):  # the error file may not be readable from here
+        text = trial.get_error()
+    return error_line(text or _error_file_text(trial))
+
+
+def _error_file_text(trial: Trial) -> str | None:
+    """The error.txt Tune wrote for the trial: first on the driver (Tune copies it to storage
+    later, so ``Trial.get_error`` does not find it yet), else on storage (restore failures)."""
+    with contextlib.suppress(Exception):
+        local = trial.error_file
+        if local:
+            with open(local) as file:
+                return file.read()
+    try:
+        storage = trial.storage
+        if storage is None:
+            return None
+        path = f"{storage.trial_fs_path}/error.txt"
+        with storage.storage_filesystem.open_input_stream(path) as stream:
+            return bytes(stream.read()).decode(errors="replace")
+    except Exception:
+        return None
