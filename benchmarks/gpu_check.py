@@ -36,10 +36,10 @@ def train(config: dict[str, Any], ctx: Any) -> None:
         from caviar.trainables.mlp import train_mlp as run
 
     class Probe:
-        def report(self, **metrics: Any) -> None:
+        def report(self, checkpoint: Any = None, **metrics: Any) -> None:
             device = ctx.device
             memory = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0
-            ctx.report(**metrics, device=str(device), cuda_mib=memory)
+            ctx.report(**metrics, device=str(device), cuda_mib=memory, checkpoint=checkpoint)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(ctx, name)

@@ -23,14 +23,24 @@ MODULE_IMPORTED = time.time()  # in a Ray worker: when it imported the trainable
 MODULE_CPU = time.process_time()  # and the CPU seconds the worker had used by then
 
 # Functions the CLI calls on its way, by name, wherever caviar keeps them (modules move).
-TRACED = ("load_spec", "prepare", "check_cluster", "_build_tuner", "run_sweep", "_summarize")
+TRACED = (
+    "load_spec",
+    "prepare",
+    "check_cluster",
+    "_build_tuner",
+    "run_sweep",
+    "_summarize",
+    "summarize",
+)
 CANDIDATES = (
     "caviar.cli",
+    "caviar.cli.app",
+    "caviar.cli.sweeps",
+    "caviar.cli.render",
     "caviar.orchestrator.run",
     "caviar.orchestrator.spec",
     "caviar.tune.run",
     "caviar.spec.load",
-    "caviar.cli.commands",
 )
 # (label of the phase that ends at the event, event), for the table; the order is by time.
 PHASES = {
@@ -59,6 +69,7 @@ PHASES = {
     "ray.shutdown start": "run_sweep reads the trials table and returns",
     "ray.shutdown end": "ray.shutdown",
     "_summarize end": "summary table (reads Parquet)",
+    "summarize end": "summary table (reads Parquet)",
     "main returned": "CLI returns",
     "ended": "interpreter exit (atexit, threads, Ray's hooks)",
 }
@@ -203,8 +214,8 @@ def train(config: dict[str, Any], ctx: Any) -> None:
         def data(self) -> Any:
             return data
 
-        def report(self, **metrics: Any) -> None:
-            ctx.report(**metrics, **stamps, reported_at=time.time())
+        def report(self, checkpoint: Any = None, **metrics: Any) -> None:
+            ctx.report(**metrics, **stamps, reported_at=time.time(), checkpoint=checkpoint)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(ctx, name)

@@ -16,7 +16,7 @@ import pytest
 
 from benchmarks.anytime import Run
 from benchmarks.anytime_trainables import caviar_mlp, peer_model
-from benchmarks.modes import PEERS, Plan, caviar_modes, caviar_spec, data_spec
+from benchmarks.modes import PEERS, Plan, caviar_modes, caviar_spec, data_spec, takes_held_out
 from benchmarks.problems import PROBLEMS, Arrays, arrays, write_tables
 from caviar.orchestrator.spec import parse_spec
 from caviar.trainables.context import TrialContext
@@ -93,7 +93,7 @@ def test_every_caviar_mode_is_a_spec_caviar_accepts(
         Plan(12, 16, 4),
         0,
         10.0,
-        data_spec(digits, held_out=False),
+        data_spec(digits, held_out=takes_held_out(digits)),
         tmp_path,
         digits["arrays"],
     )
