@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 
 from benchmarks.anytime import Run, mean, mean_spread, plot
+from benchmarks.anytime_trainables import TEST_KEY
 from benchmarks.common import ROOT, caviar_command, emit, fmt, section_parser, table
 from benchmarks.modes import (
     FUSED,
@@ -102,7 +103,7 @@ def read_caviar(sweep: Path, launched: float, wall: float) -> tuple[pd.DataFrame
     else:
         t = pd.Series(wall, index=curves.index)
         notes.append("curves carry no wall-clock time: every result is placed at the process end")
-    test = curves.get("test_accuracy")
+    test = curves.get(TEST_KEY)
     if test is None:
         test = pd.Series(float("nan"), index=curves.index)
         if "test_accuracy" in trials and len(trials):  # caviar's own test score of the winner
