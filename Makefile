@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow lint bench clean chromium
+.PHONY: demo test test-slow lint bench bench-quick gpu-check clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,18 @@ test: lint chromium
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+# Every benchmark, rewriting benchmarks/RESULTS.md (about 2.5 h on 2 quiet cores; see its head).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Every benchmark at its smoke-test size, into a scratch RESULTS.md (not the published one).
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --quick --results results/bench-quick/RESULTS.md
+
+# caviar's GPU paths (CUDA mlp/cnn with amp, 4 trials at gpu: 0.25, fused on CUDA), < 10 min;
+# on a machine without CUDA it says so in one line.
+gpu-check: $(STAMP)
+	$(BIN)/python -m benchmarks.gpu_check
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache

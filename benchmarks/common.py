@@ -50,6 +50,32 @@ def run_caviar(spec: dict[str, Any]) -> float:
     return seconds
 
 
+def caviar_command() -> list[str]:
+    """``caviar`` as a user runs it: the console script beside this Python, else its module."""
+    import sys
+
+    script = Path(sys.executable).parent / "caviar"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from caviar.cli import main; main()"]
+
+
+def caviar_run_seconds(spec: dict[str, Any], workdir: Path) -> float:
+    """``caviar run SPEC`` in a fresh process, launch to exit: the wall time a user waits."""
+    import subprocess
+
+    import yaml
+
+    path = workdir / f"{spec['name']}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    started = time.perf_counter()
+    done = subprocess.run([*caviar_command(), "run", str(path)], cwd=ROOT, capture_output=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"caviar run {path.name} failed: {done.stderr.decode()[-800:]}")
+    return seconds
+
+
 def rss_mb() -> float:
     """This process's resident memory, in MiB (Linux /proc; elsewhere the peak so far)."""
     try:

@@ -148,6 +148,33 @@ def run_sweeps(
     return outcomes[0], outcomes[1]
 
 
+def whole_process(n: int, epochs: int, data: DataSpec, fuse: int | str) -> tuple[float, float]:
+    """The same sweep as ``caviar run SPEC`` processes, launch to exit: (fused s, unfused s).
+
+    What a user waits for, start-up and shutdown included: the speed-up a person sees, beside
+    the marginal one of the training loop alone.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks.common import caviar_run_seconds
+
+    seconds = []
+    with tempfile.TemporaryDirectory(prefix="caviar-bench-fused-") as tmp:
+        for name, extra in (("fused", {"fuse": fuse}), ("unfused", {})):
+            spec = {
+                "name": f"whole-{name}",
+                "data": {k: getattr(data, k) for k in ("n_samples", "n_features", "n_classes")},
+                "metric": "val_loss",
+                "space": {**SPACE, "epochs": epochs},
+                "search": {"num_samples": n},
+                "storage": tmp,
+                **extra,
+            }
+            seconds.append(caviar_run_seconds(spec, Path(tmp)))
+    return seconds[0], seconds[1]
+
+
 def _gap(a: Outcome, b: Outcome) -> float:
     return max(abs(a.final[i]["val_loss"] - b.final[i]["val_loss"]) for i in a.final)
 
@@ -196,13 +223,19 @@ def benchmark(
     run_fused(sample_configs(2, 1), data, target, 2)  # warm up torch's kernels and imports
     run_unfused(sample_configs(1, 1), data, target)
     loop_rows, sweep_rows = [], []
+    ratios: dict[str, float] = {}
     for dropout, name in VARIANTS:
         configs = sample_configs(n, epochs, dropout=dropout)
         fused = run_fused(configs, data, target, k)
         unfused = run_unfused(configs, data, target)
         loop_rows.append(_row(name, fused, unfused))
+        ratios["the training loop alone"] = unfused.seconds / fused.seconds
         if sweep:
-            sweep_rows.append(_row(name, *run_sweeps(n_sweep, epochs, data, fuse, dropout)))
+            swept = run_sweeps(n_sweep, epochs, data, fuse, dropout)
+            sweep_rows.append(_row(name, *swept))
+            ratios["run_sweep on a warm Ray"] = swept[1].seconds / swept[0].seconds
+    n_whole = 32 if quick else 256
+    whole = whole_process(n_whole, epochs, data, fuse) if sweep else None
     where = (
         torch.cuda.get_device_name(0) if target.type == "cuda" else platform.processor() or "cpu"
     )
@@ -229,6 +262,17 @@ def benchmark(
             "",
             *HEADER,
             *sweep_rows,
+        ]
+    if whole is not None:
+        fused_s, unfused_s = whole
+        beside = ", ".join(f"{where} {ratio:.1f}x" for where, ratio in ratios.items())
+        lines += [
+            "",
+            f"Whole process (`caviar run SPEC`, launch to exit, {n_whole} trials, dropout "
+            f"sampled): unfused {unfused_s:.1f} s, fused {fused_s:.1f} s: "
+            f"**{unfused_s / fused_s:.1f}x** whole process, beside {beside} (dropout sampled). "
+            "The gap between them is start-up and shutdown, which fusion does not shorten "
+            "(see startup.py).",
         ]
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,105 @@
+"""Anytime curves: the test accuracy of the best-by-validation model against wall time.
+
+A run is every epoch any trial reported, each with its wall-clock time since the tool's process
+was launched. At time t the selected model is the (trial, epoch) with the highest val_accuracy
+reported by t (the earliest on ties), and the curve's value is that model's test accuracy: what a
+user who stopped the tool at t and took its best model would get on held-out data. The test rows
+never take part in selection.
+"""
+
+from __future__ import annotations
+
+import statistics
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import figure, fmt, save_plot
+
+
+@dataclass
+class Run:
+    """One tool in one mode at one seed: its reports (t, val_accuracy, test_accuracy) and wall."""
+
+    mode: str
+    seed: int
+    wall_s: float  # the whole process, launch to exit
+    reports: pd.DataFrame  # t (s since launch), val_accuracy, test_accuracy
+    trials: int
+    notes: list[str] = field(default_factory=list)
+
+    def selected(self) -> pd.DataFrame:
+        """The staircase of the best-by-validation model: t, val_accuracy, test_accuracy."""
+        rows = self.reports.sort_values("t", kind="stable")
+        rows = rows[rows["val_accuracy"].notna()]
+        best = rows["val_accuracy"].cummax()
+        improved = rows["val_accuracy"] > best.shift(fill_value=-np.inf)
+        return rows[improved.to_numpy()][["t", "val_accuracy", "test_accuracy"]]
+
+    def at(self, times: np.ndarray) -> np.ndarray:
+        """The selected model's test accuracy at each time (NaN before the first report)."""
+        steps = self.selected()
+        index = np.searchsorted(steps["t"].to_numpy(), times, side="right") - 1
+        values = steps["test_accuracy"].to_numpy(dtype=float)
+        if not len(values):
+            return np.full(len(times), np.nan)
+        return np.where(index >= 0, values[np.clip(index, 0, None)], np.nan)
+
+    def test_at(self, t: float) -> float:
+        return float(self.at(np.array([t]))[0])
+
+    def final(self) -> float:
+        """The test accuracy of the model selected at the end of the process."""
+        return self.test_at(float("inf"))
+
+    def time_to(self, target: float) -> float:
+        """The first time the selected model's test accuracy reaches ``target`` (NaN: never)."""
+        steps = self.selected()
+        hits = steps[steps["test_accuracy"] >= target]
+        return float(hits["t"].iloc[0]) if len(hits) else float("nan")
+
+
+def mean_spread(values: Sequence[float], digits: int = 3) -> str:
+    """'mean ± sd' over the finite values, noting how many were missing ('never')."""
+    finite = [v for v in values if v == v]
+    if not finite:
+        return "never" if values else "-"
+    text = fmt(statistics.fmean(finite), digits)
+    if len(finite) > 1:
+        text += f" ± {fmt(statistics.stdev(finite), digits)}"
+    if len(finite) < len(values):
+        text += f" ({len(values) - len(finite)} of {len(values)} never)"
+    return text
+
+
+def mean(values: Sequence[float]) -> float:
+    finite = [v for v in values if v == v]
+    return statistics.fmean(finite) if finite else float("nan")
+
+
+def plot(runs: list[Run], title: str, end: float, plot_dir: Path, name: str) -> Path:
+    """Every mode's mean anytime curve over seeds, with its min-max band."""
+    grid = np.linspace(0, end, 300)
+    fig, ax = figure(plot_dir, figsize=(9, 5.5))
+    for mode in dict.fromkeys(r.mode for r in runs):
+        stack = np.vstack([r.at(grid) for r in runs if r.mode == mode])
+        if np.isnan(stack).all():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN before a mode's first report
+            middle = np.nanmean(stack, axis=0)
+            low, high = np.nanmin(stack, axis=0), np.nanmax(stack, axis=0)
+        (line,) = ax.plot(grid, middle, label=mode, linewidth=1.4)
+        if len(stack) > 1:
+            ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.12)
+    ax.set_xlabel("wall time since the tool's process was launched (s)")
+    ax.set_ylabel("test accuracy of the best-by-validation model")
+    ax.set_title(f"{title}: anytime test accuracy (mean over seeds, band: min-max)")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=8)
+    return save_plot(fig, plot_dir, name)
