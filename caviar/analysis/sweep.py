@@ -20,6 +20,7 @@ import pandas as pd
 
 from caviar.errors import SpecError, UnreadableResults
 from caviar.objective import Mode, Objective
+from caviar.results.location import check_no_credentials
 from caviar.results.store import SPEC_FILE, SweepStore
 from caviar.search_spaces import Space
 
@@ -86,6 +87,7 @@ def read_spec(path: str, key: str = SWEEP_KEY) -> StoredSpec:
     ``SpecError(key)`` when ``path`` holds no caviar sweep or cannot be listed (the person named
     the wrong place); ``UnreadableResults`` when its sweep.yaml is not a spec caviar can read.
     """
+    check_no_credentials(path, key)  # before any message can quote the URI
     try:
         store = SweepStore.at(path)
         found = store.exists(SPEC_FILE)

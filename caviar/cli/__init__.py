@@ -10,6 +10,7 @@ steering). Importing this package loads none of them: ``caviar.cli.grow`` stays 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 # The modules that register commands on ``caviar.cli.app.app``, in the order ``--help`` lists them.
@@ -19,9 +20,30 @@ COMMANDS = ("sweeps", "jobs", "live", "lr_find", "growing")
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line messages and exit codes (``caviar.cli.exits``), never a traceback
     for an error caviar raises on purpose."""
+    show_warnings()
     for module in COMMANDS:
         importlib.import_module(f"caviar.cli.{module}")
     from caviar.cli.app import app
     from caviar.cli.exits import run
 
     run(app, sys.argv[1:] if argv is None else argv)
+
+
+def show_warnings() -> None:
+    """Library code logs (``logging``); the command shows the ``caviar`` logger's warnings on
+    stderr as ``caviar: warning: ...`` lines. Installed once, whoever calls ``main`` again."""
+    logger = logging.getLogger("caviar")
+    if any(getattr(handler, "caviar_cli", False) for handler in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter())
+    handler.caviar_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+
+
+class _LineFormatter(logging.Formatter):
+    """``caviar: warning: message`` (the level in lower case, as the CLI's own lines read)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"caviar: {record.levelname.lower()}: {record.getMessage()}"
