@@ -46,13 +46,16 @@ SPACE = {"lr": "loguniform(1e-4, 1)", "units": "integer(8, 64)", "opt": 'choice(
 
 def _callback(sweep: Path, **options: Any) -> Any:
     from caviar.results.store import SweepStore
+    from caviar.results.writer import ResultsWriter
     from caviar.search_spaces import Space
     from caviar.tune.callbacks_results import ParquetResultsCallback
 
     store = SweepStore.at(str(sweep))
     store.write_text("sweep.yaml", "name: bench\n")
     return ParquetResultsCallback(
-        store, Space.from_dict(SPACE), "val_loss", "min", "name: bench\n", "bench", **options
+        ResultsWriter(
+            store, Space.from_dict(SPACE), "val_loss", "min", "name: bench\n", "bench", **options
+        )
     )
 
 

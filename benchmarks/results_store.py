@@ -29,6 +29,7 @@ from ray.tune.experiment import Trial
 from benchmarks.common import emit, section_parser
 from benchmarks.trivial import trivial_spec
 from caviar.results.store import SweepStore
+from caviar.results.writer import ResultsWriter
 from caviar.search_spaces import Space
 from caviar.tune.callbacks_results import ParquetResultsCallback
 
@@ -113,7 +114,7 @@ def bench_parquet(workdir: Path, n: int, reports: int) -> dict[str, Any]:
     store = SweepStore.at(str(sweep))
     store.write_text("sweep.yaml", "name: bench\n")
     callback = ParquetResultsCallback(
-        store, Space.from_dict(SPACE), "val_loss", "min", "name: bench\n", "bench"
+        ResultsWriter(store, Space.from_dict(SPACE), "val_loss", "min", "name: bench\n", "bench")
     )
     trials = make_trials(n, workdir / "unused")
     feed = results(trials, reports)

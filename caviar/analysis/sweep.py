@@ -20,8 +20,7 @@ import pandas as pd
 
 from caviar.errors import SpecError, UnreadableResults
 from caviar.objective import Mode, Objective
-from caviar.results.location import check_no_credentials
-from caviar.results.store import SPEC_FILE, SweepStore
+from caviar.results.store import SPEC_FILE, open_sweep
 from caviar.search_spaces import Space
 
 SWEEP_KEY = "SWEEP_DIR"
@@ -87,14 +86,7 @@ def read_spec(path: str, key: str = SWEEP_KEY) -> StoredSpec:
     ``SpecError(key)`` when ``path`` holds no caviar sweep or cannot be listed (the person named
     the wrong place); ``UnreadableResults`` when its sweep.yaml is not a spec caviar can read.
     """
-    check_no_credentials(path, key)  # before any message can quote the URI
-    try:
-        store = SweepStore.at(path)
-        found = store.exists(SPEC_FILE)
-    except (OSError, ValueError) as error:
-        raise SpecError(key, f"cannot read {path}: {error}") from None
-    if not found:
-        raise SpecError(key, f"no caviar sweep at {path} ({SPEC_FILE} not found)")
+    store = open_sweep(path, key)
     import yaml
 
     where = f"{path.rstrip('/')}/{SPEC_FILE}"

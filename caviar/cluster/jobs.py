@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from caviar.cluster.connect import PROBE_TIMEOUT_S, match_auth_mode
+from caviar.cluster.network import is_loopback
 from caviar.cluster.upload import Upload, plan_upload
 from caviar.errors import SpecError
 
@@ -34,7 +35,7 @@ def job_client(address: str) -> Any:
     probe(address, parsed.hostname, port)
     url = f"{parsed.scheme}://{parsed.hostname}:{port}"
     wants_token = dashboard_asks_for_token(address, url)
-    if wants_token and parsed.scheme == "http" and not _loopback(parsed.hostname):
+    if wants_token and parsed.scheme == "http" and not is_loopback(parsed.hostname):
         logger.warning(
             "caviar: warning: the Ray token goes to %s over plain http, readable on the way; "
             "use a tunnel (ray dashboard, ssh -L, kubectl port-forward) or https",
@@ -49,17 +50,6 @@ def job_client(address: str) -> Any:
         raise SpecError(
             "--address", f"cannot use the Ray dashboard at {url}: {_first(error)}"
         ) from None
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def dashboard_asks_for_token(address: str, url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:

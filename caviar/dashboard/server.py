@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
-import ipaddress
 import json
 import logging
 import re
@@ -32,6 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
+from caviar.cluster.network import is_loopback
 from caviar.dashboard.figures import figures
 from caviar.dashboard.source import SweepSource
 from caviar.results.control import request_add_trials, request_stop_sweep, request_stop_trial
@@ -48,16 +48,6 @@ _STATIC = {
     "dashboard.css": "text/css",
 }
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @functools.cache

@@ -354,3 +354,21 @@ def _fsync(path: str) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def open_sweep(uri: str, key: str = "SWEEP_DIR") -> SweepStore:
+    """The store of the caviar sweep at ``uri`` (local or s3://): ``SpecError(key)``, never
+    quoting credentials, when ``uri`` holds none (no sweep.yaml) or cannot be listed. The one
+    "is this a caviar sweep" check of every command that takes a sweep directory."""
+    from caviar.errors import SpecError
+    from caviar.results.location import check_no_credentials
+
+    check_no_credentials(uri, key)  # before any message can quote the URI
+    try:
+        store = SweepStore.at(uri)
+        found = store.exists(SPEC_FILE)
+    except (OSError, ValueError) as error:
+        raise SpecError(key, f"cannot read {uri}: {error}") from None
+    if not found:
+        raise SpecError(key, f"no caviar sweep at {uri} ({SPEC_FILE} not found)")
+    return store

@@ -14,20 +14,14 @@ from typing import Any
 import yaml
 
 from caviar.errors import SpecError
-from caviar.results.store import SPEC_FILE, SweepStore
+from caviar.results.store import SPEC_FILE, SweepStore, open_sweep
 
 HISTORY = "history"
 
 
 def recorded(sweep_uri: str, key: str = "SWEEP_DIR") -> tuple[SweepStore, dict[str, Any]]:
     """The sweep's store and its recorded spec; SpecError if ``sweep_uri`` is not a caviar sweep."""
-    try:
-        store = SweepStore.at(sweep_uri)
-        found = store.exists(SPEC_FILE)
-    except (OSError, ValueError) as error:
-        raise SpecError(key, f"cannot open {sweep_uri}: {error}") from None
-    if not found:
-        raise SpecError(key, f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
+    store = open_sweep(sweep_uri, key)
     try:
         raw = yaml.safe_load(store.read_text(SPEC_FILE))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from caviar.results.store import TUNE_DIR, SweepStore
+from caviar.results.writer import ResultsWriter
 from caviar.search.plan import pbt_samples, planned_trials
 from caviar.search.streams import SEED_KEY, total_trials
 from caviar.search_spaces import Space
@@ -66,15 +67,17 @@ def build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: A
         algorithm, max_concurrent = search_algorithm(algorithm, spec.max_concurrent), None
     callbacks = [
         results_callback(
-            store,
-            spec.space,
-            spec.metric,
-            spec.mode,
-            spec_yaml(spec),
-            _version(),
-            max_t=spec.scheduler.options.get("max_t"),
-            objectives=spec.objectives,
-            flush_seconds=LIVE_FLUSH_S,
+            ResultsWriter(
+                store,
+                spec.space,
+                spec.metric,
+                spec.mode,
+                spec_yaml(spec),
+                _version(),
+                max_t=spec.scheduler.options.get("max_t"),
+                objectives=spec.objectives,
+                flush_seconds=LIVE_FLUSH_S,
+            )
         ),
         SchedulerStateCallback(scheduler),
         *logger_callbacks(spec),

@@ -20,7 +20,7 @@ from caviar.results.reported import parse_result
 from caviar.results.store import SweepStore
 from caviar.results.tracebacks import error_line
 from caviar.results.writer import KnownTrial, ResultsWriter
-from caviar.search_spaces import Space
+from caviar.tune.compat import trial_note
 
 # A trial that caviar stopped for a reason of its own (a time limit) carries it in this attribute;
 # Tune calls it TERMINATED, the trials table records it as ERROR with that reason.
@@ -30,39 +30,24 @@ STOP_REASON = "caviar_stop_reason"
 USER_STOPPED = "caviar_user_stopped"
 
 
-class ParquetResultsCallback(Callback):  # type: ignore[misc]
-    """Hands every trial event to a ``ResultsWriter`` (same arguments as the writer's)."""
+def ending(trial: Trial) -> dict[str, Any]:
+    """Why a completed trial ended, as the writer's ``complete`` takes it: the stop reason and
+    whether a person stopped it (notes the limits and steering left on the Trial)."""
+    return {
+        "stop_reason": trial_note(trial, STOP_REASON),
+        "user_stopped": bool(trial_note(trial, USER_STOPPED, False)),
+    }
 
-    def __init__(
-        self,
-        store: SweepStore,
-        space: Space,
-        metric: str,
-        mode: str,
-        spec_yaml: str,
-        version: str,
-        max_t: int | None = None,
-        flush_rows: int = 20_000,
-        flush_seconds: float = 10.0,
-        compact_parts: int = 32,
-        objectives: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        self.writer = ResultsWriter(
-            store,
-            space,
-            metric,
-            mode,
-            spec_yaml,
-            version,
-            max_t=max_t,
-            flush_rows=flush_rows,
-            flush_seconds=flush_seconds,
-            compact_parts=compact_parts,
-            objectives=objectives,
-        )
+
+class ParquetResultsCallback(Callback):  # type: ignore[misc]
+    """Hands every trial event to a ``ResultsWriter``, in plain values."""
+
+    def __init__(self, writer: ResultsWriter) -> None:
+        self.writer = writer
 
     @property
     def store(self) -> SweepStore:
+        """The sweep's store (the writer's)."""
         return self.writer.store
 
     def setup(self, *args: Any, **info: Any) -> None:
@@ -85,8 +70,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
         self.writer.complete(
             trial.trial_id,
             trial.config,
-            stop_reason=getattr(trial, STOP_REASON, None),
-            user_stopped=bool(getattr(trial, USER_STOPPED, False)),
+            **ending(trial),
         )
 
     def on_trial_error(
@@ -131,8 +115,7 @@ class FusedResultsCallback(ParquetResultsCallback):
             self.writer,
             trial.trial_id,
             trial.config,
-            stop_reason=getattr(trial, STOP_REASON, None),
-            user_stopped=bool(getattr(trial, USER_STOPPED, False)),
+            **ending(trial),
         )
 
     def on_trial_error(

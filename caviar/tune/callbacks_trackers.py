@@ -18,6 +18,7 @@ from ray.tune.experiment import Trial
 from caviar.results.reported import parse_result
 from caviar.results.trackers.base import FAILED, FINISHED, Sink, numeric_metrics, plain_params
 from caviar.tune.callbacks_results import STOP_REASON, error_text
+from caviar.tune.compat import trial_note
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class TrackerCallback(Callback):  # type: ignore[misc]
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
-        reason = getattr(trial, STOP_REASON, None)
+        reason = trial_note(trial, STOP_REASON)
         self._end(trial, FAILED if reason else FINISHED, reason)
 
     def on_trial_error(

@@ -16,7 +16,7 @@ import contextlib
 from typing import Any
 
 from caviar.errors import SpecError
-from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
+from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore, open_sweep
 from caviar.spec.history import entries
 from caviar.spec.parse import parse_spec
 from caviar.tune.resolved import spec_yaml
@@ -62,9 +62,7 @@ def check_resume(sweep_uri: str) -> str | None:
     return a line saying so when the sweep has already finished (nothing to resume)."""
     import yaml
 
-    store = SweepStore.at(sweep_uri)
-    if not store.exists(SPEC_FILE):
-        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
+    store = open_sweep(sweep_uri)
     raw = yaml.safe_load(store.read_text(SPEC_FILE))
     spec = parse_spec(raw)
     trials = store.read_trials(columns=["trial_id", "status"])

@@ -18,7 +18,7 @@ import pyarrow.fs as pafs
 
 from caviar.errors import SpecError, nested_error, sweep_failure
 from caviar.results.lock import sweep_lock
-from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore
+from caviar.results.store import SPEC_FILE, TUNE_DIR, SweepStore, open_sweep
 from caviar.search.plan import planned_trials
 from caviar.search.snapshot import has_tune_state, tune_statuses
 from caviar.spec.model import SweepSpec
@@ -155,9 +155,7 @@ def resume_sweep(
     ``time_budget_s`` replaces the time budget for this run; ``adjust(tuner)``, if given, changes
     the restored Tuner before it runs (``caviar continue``).
     """
-    store = SweepStore.at(sweep_uri)
-    if not store.exists(SPEC_FILE):
-        raise SpecError("SWEEP_DIR", f"no caviar sweep at {sweep_uri} ({SPEC_FILE} not found)")
+    store = open_sweep(sweep_uri)
     with sweep_lock(store, "resume"):  # one driver per sweep (see caviar.results.lock)
         return _resume_locked(store, sweep_uri, show_progress, time_budget_s, adjust)
 

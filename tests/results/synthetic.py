@@ -10,6 +10,7 @@ import yaml
 from ray.tune.experiment import Trial
 
 from caviar.results.store import SweepStore
+from caviar.results.writer import ResultsWriter
 from caviar.search_spaces import Space
 from caviar.tune.callbacks_results import ParquetResultsCallback
 
@@ -29,7 +30,7 @@ def make_callback(sweep: Path | str, **options: Any) -> ParquetResultsCallback:
     text = yaml.safe_dump(spec, sort_keys=False)
     store.write_text("sweep.yaml", text)
     return ParquetResultsCallback(
-        store, Space.from_dict(SPACE), "loss", "min", text, "0.0.0", **options
+        ResultsWriter(store, Space.from_dict(SPACE), "loss", "min", text, "0.0.0", **options)
     )
 
 

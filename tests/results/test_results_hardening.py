@@ -22,6 +22,7 @@ from caviar.results.store import (
     SweepStore,
     join_uri,
 )
+from caviar.results.writer import ResultsWriter
 from caviar.search_spaces import Space
 from caviar.spec.parse import parse_spec
 from caviar.trainables.bundle import MEMBERS_KEY, member_key
@@ -259,7 +260,7 @@ def test_fused_sweeps_prune_the_checkpoints_of_their_bundles(tmp_path: Path) -> 
     sweep = tmp_path / "s"
     base = make_callback(sweep)
     callback = FusedResultsCallback(
-        base.store, Space.from_dict(SPACE), "loss", "min", "name: s\n", "0.0.0"
+        ResultsWriter(base.store, Space.from_dict(SPACE), "loss", "min", "name: s\n", "0.0.0")
     )
     configs = [dict(t.config) for t in make_trials(2)]
     bundles = [
