@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.anytime import mean_spread
 from benchmarks.common import (
     PLOTS,
     emit,
@@ -206,18 +207,6 @@ def run(size: Size, plot_dir: Path | None = PLOTS) -> tuple[str, list[Run]]:
     return section(runs, size, skipped, plot), runs
 
 
-def _mean_spread(values: list[float], digits: int) -> str:
-    finite = [v for v in values if v == v]
-    if not finite:
-        return "never"
-    text = fmt(statistics.fmean(finite), digits)
-    if len(finite) > 1:
-        text += f" ± {fmt(statistics.stdev(finite), digits)}"
-    if len(finite) < len(values):
-        text += f" ({len(values) - len(finite)} of {len(values)} never)"
-    return text
-
-
 def section(runs: list[Run], size: Size, skipped: dict[str, str], plot: Path | None) -> str:
     modes = list(dict.fromkeys(r.mode for r in runs))
     rows = []
@@ -226,12 +215,12 @@ def section(runs: list[Run], size: Size, skipped: dict[str, str], plot: Path | N
         rows.append(
             [
                 mode,
-                _mean_spread([r.time_to_target_s for r in mine], 1),
-                _mean_spread([r.best_at_budget for r in mine], 4),
-                _mean_spread([r.best_final for r in mine], 4),
-                _mean_spread([r.wall_s for r in mine], 1),
-                _mean_spread([float(r.trials) for r in mine], 0),
-                _mean_spread([float(r.epochs_trained) for r in mine], 0),
+                mean_spread([r.time_to_target_s for r in mine], 1),
+                mean_spread([r.best_at_budget for r in mine], 4),
+                mean_spread([r.best_final for r in mine], 4),
+                mean_spread([r.wall_s for r in mine], 1),
+                mean_spread([float(r.trials) for r in mine], 0),
+                mean_spread([float(r.epochs_trained) for r in mine], 0),
             ]
         )
     ratios = []

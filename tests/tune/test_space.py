@@ -10,20 +10,7 @@ from ray.tune.search.variant_generator import generate_variants
 
 from caviar.search_spaces import Space
 from caviar.tune.space import to_ray_tune
-
-SPACE = Space.from_dict(
-    {
-        "optimizer": 'choice("sgd", "adam")',
-        "momentum": {"sample": "reverse_loguniform(0.9, 0.999)", "when": {"optimizer": "sgd"}},
-        "beta1": {"sample": "reverse_loguniform(0.8, 0.99)", "when": {"optimizer": "adam"}},
-        "lr": "loguniform(1e-4, 1)",
-        "hidden_units": "integer(50, 100)",
-        "batch_size": "pow2(16, 128)",
-        "layers": "grid(2, 3)",
-        "q": "loguniform(0.001, 1, step=0.001)",
-        "epochs": 5,
-    }
-)
+from tests.search_spaces.shared import SPACE
 
 
 def ray_configs(param_space: dict[str, object], n: int) -> list[dict[str, object]]:
