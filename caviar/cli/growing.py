@@ -8,7 +8,6 @@ import typer
 
 from caviar.cli.app import AddressOption, SweepDir, app
 from caviar.cli.render import exit_for, note, out, summarize
-from caviar.objective import Objective, as_mode
 
 
 @app.command(name="extend")
@@ -31,7 +30,7 @@ def extend_command(
         out.print(description)
         outcome = extend(extension)
     spec = extension.spec
-    summarize(sweep_dir, Objective(spec.metric, as_mode(spec.mode)), list(spec.space.searched))
+    summarize(sweep_dir, spec.objective, list(spec.space.searched))
     exit_for(outcome)
 
 
@@ -59,7 +58,7 @@ def continue_command(
         out.print(description)
         outcome = continue_trials(continuation)
     spec = continuation.spec
-    summarize(sweep_dir, Objective(spec.metric, as_mode(spec.mode)), list(spec.space.searched))
+    summarize(sweep_dir, spec.objective, list(spec.space.searched))
     exit_for(outcome)
 
 

@@ -12,7 +12,6 @@ from caviar.cli.app import AddressOption, SetOption, SpecPath, SweepDir, app
 from caviar.cli.exits import EXIT_FAILED
 from caviar.cli.render import best_text, exit_for, out, summarize, summarize_stored
 from caviar.errors import SpecError
-from caviar.objective import Objective, as_mode
 
 
 @app.command()
@@ -67,7 +66,7 @@ def run(
     server = beside.get("server")
     if server is not None:
         server.stop()
-    objective = Objective(spec.metric, as_mode(spec.mode))
+    objective = spec.objective
     summarize(outcome.sweep_uri, objective, list(spec.space.searched))
     exit_for(outcome)
 

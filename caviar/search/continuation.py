@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from caviar.errors import SpecError
-from caviar.objective import Objective, as_mode
 from caviar.results.store import SweepStore
 from caviar.search.grow import refuse_if_running
 from caviar.search.snapshot import has_trial_checkpoint, has_tune_state, read_snapshot, snapshots
@@ -67,7 +66,7 @@ def check_continue(sweep_uri: str, top: int, epochs: int) -> Continuation:
     if len(trials) == 0 or column not in trials:
         raise SpecError("SWEEP_DIR", f"{sweep_uri} has no trial with a value of {spec.metric!r}")
     finished = trials[(trials["status"] == "TERMINATED") & trials[column].notna()]
-    objective = Objective(spec.metric, as_mode(spec.mode))
+    objective = spec.objective
     best = finished.sort_values(column, ascending=objective.ascending, kind="stable").head(top)
     if len(best) == 0:
         raise SpecError("SWEEP_DIR", f"{sweep_uri} has no finished trial to continue")

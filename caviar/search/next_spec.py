@@ -17,7 +17,6 @@ from typing import Any
 import yaml
 
 from caviar.errors import SpecError
-from caviar.objective import Objective, as_mode
 from caviar.search_spaces import Constant, Distribution, Float, Param, Space, zoom
 from caviar.spec.history import HISTORY, recorded
 from caviar.spec.parse import parse_spec
@@ -61,7 +60,7 @@ def zoom_spec(sweep_uri: str, top_k: int = 5, margin: float = 0.1) -> ZoomedSpec
         {str(k): v for k, v in row.items() if not _missing(v)}
         for row in finished.rename(columns={column: "__metric__"}).to_dict("records")
     ]
-    objective = Objective(spec.metric, as_mode(spec.mode))
+    objective = spec.objective
     best = sorted(records, key=lambda r: objective.loss(float(r["__metric__"])))[:top_k]
     try:
         narrowed = zoom(spec.space, best, "__metric__", objective.mode, top_k, margin)
