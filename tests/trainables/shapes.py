@@ -8,9 +8,11 @@ per trial just before reporting that iteration, remembered by a marker file in `
 ``sleep`` (seconds per iteration); ``log`` (the side file).
 
 Every run of the function draws a token. The side file gets ``start,<trial_id>,<iteration>,<token>``
-before an iteration is trained and ``<trial_id>,<iteration>,<token>`` once ``ctx.report`` has
-returned for it (Ray Tune took it), each line fsynced, so it survives a kill -9 of everything
-around it. The token is reported too (metric ``run``), so a stored row names the run that made it.
+before an iteration is trained, ``<trial_id>,<iteration>,<token>`` once ``ctx.report`` has
+returned for it (Ray Tune took it), and ``restored,<trial_id>,<iteration>,<token>`` when a run
+starts from the checkpoint that run ``token`` reported with that iteration (so that report was
+taken, even if it never returned: the scheduler paused or stopped the trial right after it). Each
+line is fsynced, so it survives a kill -9 of everything around it. The token is reported too (metric ``run``), so a stored row names the run that made it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def train(config: dict[str, Any], ctx: Any) -> None:
     token = random.SystemRandom().randrange(1, 2**31)
     state = ctx.restore()
     start = int(state["epoch"]) if state else 0
+    if state:  # the checkpoint came with that run's report of that epoch: it was delivered
+        log(f"restored,{ctx.trial_id},{start},{state['run']}\n", path)
     every = int(config.get("checkpoint_every", 1))
     raise_after = int(config.get("raise_after", 0))
     fail_once_at = int(config.get("fail_once_at", 0))
@@ -41,7 +45,7 @@ def train(config: dict[str, Any], ctx: Any) -> None:
         loss = float(config.get("x", 0.0)) + 1.0 / epoch
         if epoch == nan_at:
             loss = float("nan")
-        checkpoint = {"epoch": epoch} if every and epoch % every == 0 else None
+        checkpoint = {"epoch": epoch, "run": token} if every and epoch % every == 0 else None
         ctx.report(loss=loss, epoch=epoch, run=token, checkpoint=checkpoint)
         log(f"{ctx.trial_id},{epoch},{token}\n", path)
         if raise_after and reports >= raise_after:
@@ -71,22 +75,27 @@ def final_runs(lines: list[str]) -> dict[tuple[str, int], int]:
     """Ground truth of a finished sweep: the token of the run whose report stands for each
     (trial_id, iteration) that must be stored.
 
-    A trial's last run is the token of its last line; its reports stand. Below the first iteration
-    it started (it restored a checkpoint there), the latest report of an earlier run stands.
+    A report was delivered (Ray Tune took it) when its ``ctx.report`` returned, or when a later run
+    restored the checkpoint that rode with it (a trial that the scheduler pauses or stops right
+    after a report never returns from it, yet the report was taken). A trial's last run is the
+    token of its last ``start`` line; its reports stand. Below the first iteration it started (it
+    restored a checkpoint there), the latest delivered report of an earlier run stands.
     """
     last: dict[str, int] = {}
     first: dict[tuple[str, int], int] = {}
-    reported: list[tuple[str, int, int]] = []
+    delivered: list[tuple[str, int, int]] = []
     for line in lines:
         fields = line.split(",")
         if len(fields) == 4 and fields[0] == "start":
             trial_id, iteration, token = fields[1], int(fields[2]), int(fields[3])
             first.setdefault((trial_id, token), iteration)
             last[trial_id] = token
+        elif len(fields) == 4 and fields[0] == "restored":
+            delivered.append((fields[1], int(fields[2]), int(fields[3])))
         elif len(fields) == 3:
-            reported.append((fields[0], int(fields[1]), int(fields[2])))
+            delivered.append((fields[0], int(fields[1]), int(fields[2])))
     truth: dict[tuple[str, int], int] = {}
-    for trial_id, iteration, token in reported:
+    for trial_id, iteration, token in delivered:  # in the order they happened: later ones win
         final = last[trial_id]
         if token == final or iteration < first[(trial_id, final)]:
             truth[(trial_id, iteration)] = token
