@@ -59,6 +59,8 @@ def score_selected(spec: SweepSpec, results: Any) -> dict[str, dict[str, float]]
     todo = [trial_id for trial_id in selected if trial_id not in stored]
     if not todo and scores.keys() == stored.keys():
         return scores  # scored before (a resume of an ended sweep): nothing to do
+    if todo and not _has_test_set(data):
+        return scores
     started = time.perf_counter()
     configs = {row["trial_id"]: row for row in trials.to_pylist()}
     checkpoints = _checkpoints(results)
@@ -85,6 +87,17 @@ def score_selected(spec: SweepSpec, results: Any) -> dict[str, dict[str, float]]
 def _may_have_test_set(data: DataSpec) -> bool:
     """A test file, a held-out fraction, or a packaged set (which may bring its own test split)."""
     return data.test is not None or data.test_fraction > 0 or data.dataset is not None
+
+
+def _has_test_set(data: DataSpec) -> bool:
+    """Whether the data has test rows (loaded once per process: ``load_dataset`` is cached)."""
+    from caviar.trainables.data import load_dataset
+
+    try:
+        return load_dataset(data).x_test is not None
+    except (ValueError, OSError) as error:
+        log.warning("test set: cannot load the data to score the selected trials: %s", error)
+        return False
 
 
 def _scorable(trainable: str) -> bool:

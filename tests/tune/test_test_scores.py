@@ -207,3 +207,25 @@ def test_a_fused_members_score_comes_from_its_own_weights_in_the_bundle(
     assert best["best_val_loss"] == trials["best_val_loss"].min()
     assert best["test_accuracy"] == pytest.approx(best["val_accuracy"], abs=1e-9)
     assert best["test_loss"] == pytest.approx(best["val_loss"], rel=1e-5)
+
+
+def test_an_estimators_sweep_is_not_scored_and_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fitted scikit-learn estimator is not checkpointed: one log line, no test columns."""
+    from caviar.tune.test_scores import score_selected
+
+    spec = parse_spec(
+        small_spec(
+            tmp_path,
+            trainable="sklearn:sklearn.linear_model.LogisticRegression",
+            data={"dataset": "digits", "test_fraction": 0.2},
+            metric="val_accuracy",
+            mode="max",
+            space={"C": "loguniform(1e-2, 1e2)"},
+        )
+    )
+    with caplog.at_level(logging.INFO, logger="caviar.tune.test_scores"):
+        assert score_selected(spec, None) == {}
+    assert "not checkpointed" in caplog.text
+    assert not (tmp_path / "results").exists()  # nothing read or written
