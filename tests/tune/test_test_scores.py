@@ -229,3 +229,28 @@ def test_an_estimators_sweep_is_not_scored_and_says_why(
         assert score_selected(spec, None) == {}
     assert "not checkpointed" in caplog.text
     assert not (tmp_path / "results").exists()  # nothing read or written
+
+
+def test_a_sweep_that_did_not_end_is_scored_by_its_resume_not_now(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Interrupted (a trial still RUNNING): the best so far is not the sweep's; nothing scored."""
+    from datetime import UTC, datetime
+
+    from caviar.results.reported import Reported
+    from caviar.results.writer import ResultsWriter
+    from caviar.tune.test_scores import score_selected
+
+    data = {"synthetic": "classification", "n_samples": 100, "n_features": 4, "test_fraction": 0.2}
+    spec = parse_spec(small_spec(tmp_path, data=data))
+    store = SweepStore.at(spec.sweep_uri)
+    store.write_text("sweep.yaml", "name: small\n")
+    writer = ResultsWriter(store, spec.space, "val_loss", "min", "name: small\n", "0")
+    config = {"lr": 0.01, "hidden_units": 8}
+    writer.start("t0", config)
+    writer.report("t0", config, Reported(1, {"val_loss": 0.5}, 0.1, datetime.now(UTC), False))
+    writer.flush()
+    with caplog.at_level(logging.INFO, logger="caviar.tune.test_scores"):
+        assert score_selected(spec, None) == {}
+    assert "did not end" in caplog.text
+    assert "test_loss" not in caviar.read_trials(spec.sweep_uri)
