@@ -56,7 +56,7 @@ def _spec(tmp_path: Path, name: str, test: bool, **overrides: Any) -> dict[str, 
         "search": {"algorithm": "random", "num_samples": 4},
         "scheduler": {"name": "asha", "max_t": 4, "grace_period": 1, "reduction_factor": 2},
         "confirm": {"top_k": 1, "seeds": 1},
-        "max_concurrent": 1,  # one trial at a time: ASHA decides in the same order in both sweeps
+        "max_concurrent": 1,  # one at a time: ASHA decides on the same sequence in both sweeps
     }
     options.update(overrides)
     return small_spec(tmp_path, **{k: v for k, v in options.items() if v is not None})
@@ -73,8 +73,8 @@ def _last_checkpoint(sweep: str, trial_id: str) -> Path:
     return sorted((Path(sweep) / TUNE_DIR / trial_id).glob("checkpoint_*"))[-1]
 
 
-def _run(tmp_path: Path, name: str, test: bool) -> dict[str, Any]:
-    spec = parse_spec(_spec(tmp_path, name, test))
+def _run(tmp_path: Path, name: str, test: bool, **overrides: Any) -> dict[str, Any]:
+    spec = parse_spec(_spec(tmp_path, name, test, **overrides))
     outcome = run_sweep(spec, show_progress=False)
     assert outcome.errors == 0 and not outcome.interrupted
     return {name: outcome.sweep_uri, f"{name}_spec": spec}
@@ -82,8 +82,8 @@ def _run(tmp_path: Path, name: str, test: bool) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory: pytest.TempPathFactory, ray_local: None) -> dict[str, Any]:
-    """An ASHA sweep (4 trials + 1 confirmation) with a test file."""
-    return _run(tmp_path_factory.mktemp("test_scores"), "tested", True)
+    """An ASHA sweep (4 trials + 1 confirmation) with a test file, two trials at a time."""
+    return _run(tmp_path_factory.mktemp("test_scores"), "tested", True, max_concurrent=None)
 
 
 def test_only_the_best_and_the_confirmation_get_test_scores(sweeps: dict[str, Any]) -> None:
@@ -122,17 +122,19 @@ def test_the_test_set_would_rank_otherwise_and_is_not_asked(sweeps: dict[str, An
 
 
 @pytest.mark.slow
-def test_the_test_set_never_feeds_selection(tmp_path: Path, sweeps: dict[str, Any]) -> None:
-    """The same sweep without a test file: same configs, same ASHA cuts, same validation curves,
-    same best trial as with it."""
-    plain = _ordered(caviar.read_trials(_run(tmp_path, "plain", False)["plain"]))
+def test_the_test_set_never_feeds_selection(tmp_path: Path, ray_local: None) -> None:
+    """The same sweep with and without a test file: same configs, same ASHA cuts, same validation
+    curves, same best trial."""
+    sweeps = {**_run(tmp_path, "plain", False), **_run(tmp_path, "tested", True)}
+    plain = _ordered(caviar.read_trials(sweeps["plain"]))
     tested = _ordered(caviar.read_trials(sweeps["tested"]))
+    assert tested["test_loss"].notna().sum() == 2  # the best and the confirmation
     assert not [c for c in plain if c.startswith("test_")]
     pd.testing.assert_frame_equal(plain[SELECTION], tested[SELECTION])
     pd.testing.assert_frame_equal(plain[METRICS], tested[METRICS])
     assert plain["best_val_loss"].idxmin() == tested["best_val_loss"].idxmin()
     curves = []
-    for trials, uri in ((plain, str(tmp_path / "results" / "plain")), (tested, sweeps["tested"])):
+    for trials, uri in ((plain, sweeps["plain"]), (tested, sweeps["tested"])):
         order = dict(zip(trials["trial_id"], trials["order"], strict=True))
         rows = caviar.read_curves(uri)
         rows = rows.assign(order=rows["trial_id"].map(order))[["order", "iteration", "val_loss"]]
