@@ -74,7 +74,11 @@ def score_selected(spec: SweepSpec, results: Any) -> dict[str, dict[str, float]]
         if got:
             scores[trial_id] = got
     if scores or stored:
-        test_scores.write_scores(store, trials, scores)
+        try:
+            test_scores.write_scores(store, trials, scores)
+        except OSError as error:  # trials.parquet stays as it was; a resume scores again
+            log.warning("test set: cannot write the scores to %s: %s", store.root, error)
+            return {}
     log.info(
         "test set: %d of %d selected trials scored in %.2f s",
         len(scores),
