@@ -17,6 +17,7 @@ from rich.table import Table
 
 from caviar.analysis.sweep import StoredSpec, reading
 from caviar.objective import Objective
+from caviar.results.schema import TEST_PREFIX
 
 if TYPE_CHECKING:
     from caviar.tune.run import SweepOutcome
@@ -48,7 +49,10 @@ def summarize(sweep_uri: str, objective: Objective, params: Sequence[str], top: 
         out.print("caviar: no results were reported")
         return
     ranked = trials.sort_values(best_column, ascending=objective.ascending, na_position="last")
-    columns = ["trial_id", best_column, *[p for p in params if p in trials.columns], "iterations"]
+    # The held-out test set's scores, where the sweep scored its selected trials on it.
+    tested = [c for c in trials.columns if c.startswith(TEST_PREFIX) and trials[c].notna().any()]
+    columns = ["trial_id", best_column, *tested, *[p for p in params if p in trials.columns]]
+    columns.append("iterations")
     title = f"best {min(top, len(ranked))} of {len(trials)} trials by {objective.metric} ({objective.mode})"
     table = Table(title=title)
     for column in columns:
@@ -60,6 +64,7 @@ def summarize(sweep_uri: str, objective: Objective, params: Sequence[str], top: 
         front = trials[trials["pareto"].fillna(False).astype(bool)]
         out.print(f"{len(front)} trials on the Pareto front: {', '.join(front['trial_id'])}")
     print_confirmations(trials, objective)
+    print_test_scores(trials, ranked.head(top), tested)
     stopped = int(trials["stopped_early"].fillna(False).sum()) if "stopped_early" in trials else 0
     uri = sweep_uri.rstrip("/")
     out.print(
@@ -82,6 +87,22 @@ def print_confirmations(trials: pd.DataFrame, objective: Objective) -> None:
         table.add_column(column)
     for _, row in summary.iterrows():
         table.add_row(*(cell(row[c]) for c in summary.columns))
+    out.print(table)
+
+
+def print_test_scores(trials: pd.DataFrame, shown: pd.DataFrame, tested: Sequence[str]) -> None:
+    """The scored trials the best-trials table left out (confirmations further down the ranks)."""
+    if not tested:
+        return
+    scored = trials[trials[list(tested)].notna().any(axis=1)]
+    rest = scored[~scored["trial_id"].isin(shown["trial_id"])]
+    if rest.empty:
+        return
+    table = Table(title="test set scores of the other selected trials")
+    for column in ["trial_id", *tested]:
+        table.add_column(column)
+    for _, row in rest.iterrows():
+        table.add_row(*(cell(row[c]) for c in ["trial_id", *tested]))
     out.print(table)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Container, Mapping
 from typing import Any
 
 from caviar.errors import SweepFailed
-from caviar.results.schema import BEST_PREFIX, OWN_COLUMNS
+from caviar.results.schema import BEST_PREFIX, OWN_COLUMNS, TEST_PREFIX
 
 METRIC_PREFIX = "metric_"
 # Written by the results writer into trials.parquet or curves/ (``best_<metric>`` too).
@@ -22,8 +22,8 @@ RESERVED_COLUMNS = OWN_COLUMNS
 
 
 def is_reserved(name: str) -> bool:
-    """Whether ``name`` is a column caviar writes itself (``best_*`` included)."""
-    return name in RESERVED_COLUMNS or name.startswith(BEST_PREFIX)
+    """Whether ``name`` is a column caviar writes itself (``best_*`` and ``test_*`` included)."""
+    return name in RESERVED_COLUMNS or name.startswith((BEST_PREFIX, TEST_PREFIX))
 
 
 def safe_metric_names(metrics: Mapping[str, Any], params: Container[str]) -> dict[str, Any]:

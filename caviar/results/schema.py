@@ -56,8 +56,11 @@ TRIAL_BOOKKEEPING: dict[str, pa.DataType] = {
 # Multi-objective sweeps: whether the trial is on the Pareto front of the objectives.
 PARETO = "pareto"
 BEST_PREFIX = "best_"
+# The test-set scores of the selected trials (``test_accuracy``), written after the sweep
+# (``caviar.results.test_scores``); never a reported metric, so never used for selection.
+TEST_PREFIX = "test_"
 
-# Every column name caviar writes itself (``best_*`` too, see ``columns.is_reserved``).
+# Every column name caviar writes itself (``best_*`` and ``test_*`` too, see ``columns.is_reserved``).
 OWN_COLUMNS = frozenset({*CURVE_COLUMNS, *TRIAL_HEAD, *SWEEP_COLUMNS, *TRIAL_BOOKKEEPING, PARETO})
 
 

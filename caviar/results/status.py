@@ -24,7 +24,14 @@ from typing import Any
 from caviar.objective import Objective
 from caviar.results.columns import safe_metric_names
 from caviar.results.reported import Reported
-from caviar.results.schema import CURVE_KEYS, PARETO, TRIAL_BOOKKEEPING, TRIAL_HEAD, best_column
+from caviar.results.schema import (
+    CURVE_KEYS,
+    PARETO,
+    TEST_PREFIX,
+    TRIAL_BOOKKEEPING,
+    TRIAL_HEAD,
+    best_column,
+)
 
 PENDING, RUNNING, TERMINATED, ERROR, STOPPED = (
     "PENDING",
@@ -74,6 +81,9 @@ class TrialRecord:
         self.status = RUNNING
         self.config = dict(config)  # PBT changes a trial's config while it runs
         self.iterations = reported.iteration
+        if self.metrics and any(name.startswith(TEST_PREFIX) for name in self.metrics):
+            # Trained on (``caviar continue``): the test scores were of an older model.
+            self.metrics = {k: v for k, v in self.metrics.items() if not k.startswith(TEST_PREFIX)}
         self.metrics.update(metrics)
         self.node_ip = reported.node_ip or self.node_ip
         self.node_id = reported.node_id or self.node_id

@@ -73,5 +73,5 @@ def check_metric_name(metric: str, path: str = "metric") -> None:
         raise SpecError(
             path,
             f"{shown(metric)} is a column caviar writes itself "
-            f"(reserved: {', '.join(sorted(RESERVED_COLUMNS))}, best_*); report it under another name",
+            f"(reserved: {', '.join(sorted(RESERVED_COLUMNS))}, best_*, test_*); report it under another name",
         )

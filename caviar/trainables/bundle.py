@@ -43,6 +43,7 @@ __all__ = [
     "MemberStopper",
     "member_key",
     "member_metrics",
+    "member_weights",
     "train_bundle",
 ]
 
@@ -62,6 +63,17 @@ def member_metrics(result: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
         if isinstance(key, str) and key.startswith(MEMBER_PREFIX):
             position, _, name = key[len(MEMBER_PREFIX) :].partition(":")
             found.setdefault(int(position), {})[name] = value
+    return found
+
+
+def member_weights(state: Mapping[str, Any], member: int) -> list[Any] | None:
+    """Member ``member``'s weights (``build_model``'s parameter order) in a bundle checkpoint's
+    state: from the stack while it trains, else as it left the stack; None if not kept."""
+    stack = state["bundle"]
+    if member in stack["members"]:
+        k = list(stack["members"]).index(member)
+        return [p[k] for p in stack["params"]]
+    found: list[Any] | None = dict(state.get("retired") or {}).get(member)
     return found
 
 
@@ -139,6 +151,8 @@ def train_bundle(
         for standing, best, since in zip(progress, state["best"], state["since_best"], strict=True):
             standing.best, standing.since_best = best, since
         fate = state["fate"]
+    # The weights of members that left the stack (not diverged), for test scoring at the end.
+    retired: dict[int, list[Any]] = dict(state.get("retired") or {}) if state is not None else {}
     every = min(int(c["checkpoint_every"]) for c in fused.configs)
     while fused.members:
         results = fused.train_epoch()
@@ -157,7 +171,11 @@ def train_bundle(
             report[member_key(member, "fate")] = fate[member]
         report[stopper.objective.metric] = _best_value(stopper.objective, results.values())
         report["members_active"] = len(fused.members)
-        fused.remove(m for m in list(fused.members) if fate[m] != RUNNING)
+        leaving = [m for m in list(fused.members) if fate[m] != RUNNING]
+        for m in leaving:
+            if fate[m] != DIVERGED:
+                retired[m] = [w.cpu() for w in fused.member_parameters(m)]
+        fused.remove(leaving)
         checkpoint = None
         if checkpoint_due(iteration, every, RUNNING if fused.members else FINISHED):
             checkpoint = {
@@ -166,6 +184,7 @@ def train_bundle(
                 "best": [p.best for p in progress],
                 "since_best": [p.since_best for p in progress],
                 "fate": fate,
+                "retired": retired,
             }
         ctx.report(**report, checkpoint=checkpoint)
 

@@ -85,6 +85,45 @@ def score_trial(
     return {key: sum(s[key] for s in scores) / len(scores) for key in scores[0]}
 
 
+def score_member(
+    config: Mapping[str, Any],
+    checkpoint: str | Path | None,
+    member: int,
+    data: DataSpec | None,
+) -> dict[str, float]:
+    """The test metrics of member ``member`` of a fused mlp bundle, from the bundle's checkpoint
+    (``bundle.member_weights``: the stack's weights, or those kept when it left the stack).
+
+    ``config``: the member's own config. Empty when the data has no test set; ValueError when the
+    checkpoint holds no weights of that member (it diverged, or left before a checkpoint kept it).
+    """
+    if data is None or checkpoint is None:
+        return {}
+    dataset = load_dataset(data)
+    if dataset.x_test is None or dataset.y_test is None:
+        return {}
+    import torch
+
+    from caviar.trainables.bundle import member_weights
+    from caviar.trainables.checkpoint_io import load_state
+    from caviar.trainables.mlp import MLP
+
+    path = Path(checkpoint)
+    saved = load_state(path / STATE_FILE if path.is_dir() else path)
+    weights = member_weights(saved["state"], member)
+    if weights is None:
+        raise ValueError(f"checkpoint: holds no weights of member {member} of the bundle")
+    model = MLP.build(MLP.with_defaults(knob_values(config, MLP)), dataset)
+    try:
+        with torch.no_grad():
+            for parameter, weight in zip(model.parameters(), weights, strict=True):
+                parameter.copy_(weight)
+    except (RuntimeError, ValueError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise ValueError(f"checkpoint: member {member} does not fit its config: {first}") from None
+    return score_model(model, dataset.x_test, dataset.y_test, dataset.task)
+
+
 def builtin_family(trainable: str) -> ModelFamily | None:
     """The ``loop.ModelFamily`` of a built-in torch trainable, or None for any other trainable."""
     from caviar.trainables.protocol import BUILTIN_FAMILIES

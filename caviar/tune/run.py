@@ -234,13 +234,16 @@ def _fit(tuner: Any, spec: SweepSpec, pending: int) -> SweepOutcome:
     """Run the Tuner with Tune's environment settings (restored after), and say how it ended."""
     try:
         with tune_environment(pending):
-            tuner.fit()
+            results = tuner.fit()
     except Exception as error:
         failure = sweep_failure(error)  # Tune wraps a callback's error in its own
         if failure is None:
             raise
         raise failure from None
     from caviar.results.readers import read_trials
+    from caviar.tune.test_scores import score_selected
+
+    score_selected(spec, results)  # the held-out test set, once, for the selected trials
 
     trials = read_trials(spec.sweep_uri)
     statuses = trials["status"].value_counts().to_dict() if len(trials) else {}

@@ -595,6 +595,9 @@ CASES: dict[str, Case] = {
     "metric named iteration": Case(
         "metric", "is a column caviar writes itself", USER | {"metric": "iteration"}
     ),
+    "metric is a test score": Case(  # the test set never selects: test_* are caviar's own
+        "metric", "best_*, test_*)", USER | {"metric": "test_accuracy", "mode": "max"}
+    ),
     "metric is a parameter": Case("metric", "is also a parameter", USER | {"metric": "x"}),
     "parameter named status": Case(
         "space.status", "is a column caviar adds", {**USER, "space": {**USER["space"], "status": 1}}

@@ -156,3 +156,40 @@ def test_a_checkpoint_of_another_architecture_is_one_line(
 
 def test_every_built_in_torch_trainable_can_be_scored() -> None:
     assert set(BUILTIN_FAMILIES) == {"mlp", "cnn"}
+
+
+def test_each_fused_member_is_scored_from_its_own_weights_as_it_left_the_bundle(
+    same_file: DataSpec, tmp_path: Path
+) -> None:
+    """ASHA cuts some members early: the bundle's last checkpoint still holds each member's
+    weights as it left the stack, so its test scores (test rows = val rows) are its last val ones."""
+    from caviar.trainables.bundle import (
+        MEMBERS_KEY,
+        RUNNING,
+        STOP_KEY,
+        member_metrics,
+        train_bundle,
+    )
+    from caviar.trainables.evaluate import score_member
+
+    configs = [
+        {"epochs": 6, "hidden_units": 8, "lr": lr, "seed": i}
+        for i, lr in enumerate([1e-1, 3e-2, 1e-2, 1e-3])
+    ]
+    rule = {"metric": "val_loss", "mode": "min", "max_t": 6, "grace_period": 1}
+    ctx = RecordingContext(same_file)
+    train_bundle({MEMBERS_KEY: configs, STOP_KEY: {**rule, "reduction_factor": 2}}, ctx)
+    last: dict[int, dict[str, Any]] = {}
+    left: dict[int, int] = {}  # the epoch each member left the stack
+    for epoch, report in enumerate(ctx.reports, start=1):
+        for member, metrics in member_metrics(report).items():
+            last[member] = metrics
+            if metrics["fate"] != RUNNING:
+                left.setdefault(member, epoch)
+    assert len(left) == len(configs) and len(set(left.values())) > 1, left  # cut at other epochs
+    iteration, state = ctx.checkpoints[-1]
+    torch.save({"iteration": iteration, "state": state}, tmp_path / STATE_FILE)
+    for member, config in enumerate(configs):
+        scores = score_member(config, tmp_path, member, same_file)
+        assert scores["test_accuracy"] == pytest.approx(last[member]["val_accuracy"], abs=1e-9)
+        assert scores["test_loss"] == pytest.approx(last[member]["val_loss"], rel=1e-5)
