@@ -88,6 +88,12 @@ def dump_state(scheduler: TrialScheduler) -> dict[str, Any]:
     return {"attributes": buffer.getvalue(), "trial_ids": sorted(pickler.trial_ids)}
 
 
+def saved_attributes(state: dict[str, Any]) -> dict[str, Any]:
+    """The scheduler attributes in ``dump_state``'s ``state``, each trial a stand-in with its id
+    (to look at a sweep's saved scheduler state, e.g. PBT's perturbations, without Tune)."""
+    return dict(_Unpickler(state["attributes"], {}).load())
+
+
 class ResumableScheduler(SchedulerWrapper):
     """Ray's scheduler, its state saved by trial_id and restored after a resume."""
 
