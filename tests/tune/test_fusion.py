@@ -10,12 +10,15 @@ import pytest
 
 import caviar
 from caviar.errors import SpecError
+from caviar.objective import Objective
+from caviar.schedule import STOP, Asha, natural_key
 from caviar.search.fusion import auto_fuse, fallback_summary, fuses, plan_trials
 from caviar.spec.parse import parse_spec
 from caviar.trainables.bundle import MEMBERS_KEY
 from caviar.trainables.data import DataSpec, load_dataset
 from caviar.tune.fusion import fusing
 from caviar.tune.run import run_sweep
+from caviar.tune.sweep_rungs import stored_rows
 from tests.conftest import small_spec
 
 SPACE = {
@@ -149,6 +152,31 @@ def test_fused_sweep_under_asha_cuts_the_members_the_unfused_sweep_cuts(
     assert curves.groupby("trial_id")["iteration"].max().to_dict() == dict(
         zip(trials["trial_id"], trials["iterations"], strict=True)
     )
+    assert redecided(fused.sweep_uri, curves) == {
+        member: int(row.iterations)
+        for member, row in trials.set_index("trial_id").iterrows()
+        if row.stopped_early
+    }
+
+
+def redecided(sweep_uri: str, curves: Any) -> dict[str, int]:
+    """The fast slice of a resume: the rungs rebuilt from the stored rows (as a resumed driver
+    rebuilds them), then every member restarted from scratch in the bundles' order; where each
+    is cut now. A member back at a rung is judged by the records that came before its own."""
+    members = sorted(set(curves["trial_id"]), key=natural_key)
+    bundles = sorted({m.rpartition("_m")[0] for m in members}, key=natural_key)
+    rows, order = stored_rows(sweep_uri, "val_loss", bundles)
+    assert order == members and len(rows) == len(curves)
+    asha = Asha.from_options(Objective("val_loss", "min"), ASHA)
+    asha.replay(rows, order)
+    cut = {}
+    for member in order:
+        curve = curves[curves["trial_id"] == member].sort_values("iteration")
+        for iteration, value in zip(curve["iteration"], curve["val_loss"], strict=True):
+            if iteration < ASHA["max_t"] and asha.on_result(member, iteration, value) == STOP:
+                cut[member] = int(iteration)
+                break
+    return cut
 
 
 def test_user_trainables_run_unfused_with_a_note(

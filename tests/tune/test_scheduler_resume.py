@@ -162,6 +162,10 @@ def test_killed_and_resumed_pbt_continues_its_perturbation_history(tmp_path: Pat
     """
     pbt = {"name": "pbt", "perturbation_interval": 2}
     path = spec(tmp_path, "pbt", pbt, resources={"cpu": 1})  # two trials at a time
+    raw = yaml.safe_load(path.read_text())
+    raw["space"]["x"] = "uniform(0, 1)"  # PBT perturbs floats (a grid it cannot)
+    raw["search"] = {"algorithm": "random", "num_samples": 6}
+    path.write_text(yaml.safe_dump(raw))
     sweep = tmp_path / "results" / "pbt"
     process = start(["run", str(path), "--num-cpus", "2"], dict(os.environ))
     rng = random.Random(int(os.environ.get("CAVIAR_TEST_KILL_SEED", "11")))
