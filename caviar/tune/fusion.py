@@ -28,6 +28,7 @@ from caviar.search.fusion import (
 )
 from caviar.search.streams import total_trials
 from caviar.spec.model import SweepSpec
+from caviar.trainables.adapter import trainable_config
 from caviar.trainables.bundle import MEMBERS_KEY, RUNGS_KEY, STOP_KEY, train_bundle
 from caviar.trainables.data import DataSpec, load_dataset
 from caviar.trainables.estimator import is_estimator_path
@@ -229,6 +230,7 @@ def bundle_trainable(data: DataSpec | None, cpu: float) -> Callable[[dict[str, A
         ctx = TrialContext(data)
         name = config.get(RUNGS_KEY)
         rungs = RungsProxy(str(name)) if name else None
-        train_bundle(config, ctx, rungs=rungs, prefix=f"{ctx.trial_id}_m")
+        # Members are "<bundle trial id>_m<k>" in the rungs as in the results (results.fused).
+        train_bundle(trainable_config(config), ctx, rungs=rungs, prefix=f"{ctx.trial_id}_m")
 
     return run_bundle
