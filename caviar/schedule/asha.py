@@ -18,13 +18,20 @@ Ray's rules, kept exactly:
   ``on_trial_complete`` does;
 * the reward is ``value`` for ``mode: max`` and ``-value`` for ``min`` (``Objective.sign``).
 
-One difference, on purpose: with several brackets, Ray assigns a trial to a bracket with numpy's
-global RNG; here the same softmax over bracket sizes draws from a generator seeded by ``seed``.
+Two differences, on purpose:
+
+* with several brackets, Ray assigns a trial to a bracket with numpy's global RNG; here the same
+  softmax over bracket sizes draws from a generator seeded by ``seed``;
+* a trial that reaches a rung again (it restarted from an earlier checkpoint, or from scratch) is
+  decided again against the records that were there before its own (each rung keeps its records
+  in arrival order), so it gets the decision it got the first time; Ray lets it continue.
+  That is what keeps a resumed sweep's cuts those of the uninterrupted one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,7 +39,7 @@ import numpy as np
 
 from caviar.objective import Objective
 
-__all__ = ["CONTINUE", "STOP", "Asha", "Bracket", "Rungs", "milestones"]
+__all__ = ["CONTINUE", "STOP", "Asha", "Bracket", "Rungs", "milestones", "natural_key"]
 
 CONTINUE, STOP = "CONTINUE", "STOP"  # Ray's TrialScheduler.CONTINUE / STOP
 
@@ -43,6 +50,11 @@ def milestones(
     """The rungs of bracket ``s``, lowest first, computed as Ray's ``_Bracket`` computes them."""
     count = int(np.log(max_t / grace_period) / np.log(reduction_factor) - s + 1)
     return [grace_period * reduction_factor ** (k + s) for k in range(count)]
+
+
+def natural_key(trial_id: str) -> tuple[Any, ...]:
+    """Sorts ids by their numbers as numbers: ``b_m2`` before ``b_m10``, ``t_00009`` before ``t_00010``."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", trial_id))
 
 
 class Rungs(Protocol):
@@ -81,16 +93,32 @@ class Bracket:
         return float(np.nanpercentile(list(recorded.values()), quantile))
 
     def on_result(self, trial_id: str, iteration: float, reward: float) -> str:
-        """Record ``reward`` at the rung ``iteration`` reached, if new there; STOP or CONTINUE."""
+        """Record ``reward`` at the rung ``iteration`` reached, if new there; STOP or CONTINUE.
+
+        At a rung the trial reached before (``iteration`` is the rung and it has a record there),
+        the decision is made again against the records that came before its own.
+        """
         for milestone, recorded in self.rungs:
             if iteration >= milestone and trial_id in recorded and not self.stop_last_trials:
                 break  # already promoted past this rung
-            if iteration < milestone or trial_id in recorded:
+            if iteration < milestone:
+                continue
+            if trial_id in recorded:
+                if iteration == milestone:
+                    return self.decide_again(recorded, trial_id, reward)
                 continue
             cutoff = self.cutoff(recorded)
             recorded[trial_id] = reward
             return STOP if cutoff is not None and reward < cutoff else CONTINUE
         return CONTINUE
+
+    def decide_again(self, recorded: dict[str, float], trial_id: str, reward: float) -> str:
+        """A trial back at a rung it has a record at: judged by the records that came before."""
+        ids = list(recorded)
+        before = {t: recorded[t] for t in ids[: ids.index(trial_id)]}
+        recorded[trial_id] = reward  # keeps its place in the arrival order
+        cutoff = self.cutoff(before)
+        return STOP if cutoff is not None and reward < cutoff else CONTINUE
 
 
 class Asha:
@@ -160,10 +188,22 @@ class Asha:
         if reward is not None:
             self.brackets[self.add(trial_id)].on_result(trial_id, iteration, reward)
 
-    def replay(self, rows: Iterable[tuple[str, float, Any]]) -> None:
+    def replay(
+        self, rows: Iterable[tuple[str, float, Any]], order: Sequence[str] | None = None
+    ) -> None:
         """Rebuild the rungs from stored results ``(trial_id, iteration, value)`` in any order,
-        e.g. a sweep's curves on resume: what a trial recorded depends only on its own curve."""
-        for trial_id, iteration, value in sorted(rows, key=lambda row: (row[0], row[1])):
+        e.g. a sweep's curves on resume: what a trial recorded depends only on its own curve.
+
+        The records at each rung are placed in ``order`` of their trials (then the others, in
+        ``natural_key`` order): the order they arrived in, as far as the caller knows it. That
+        order is what a restarted trial is decided again by (``Bracket.decide_again``).
+        """
+        rank = {trial_id: i for i, trial_id in enumerate(order or ())}
+
+        def key(row: tuple[str, float, Any]) -> tuple[int, tuple[Any, ...], float]:
+            return (rank.get(row[0], len(rank)), natural_key(row[0]), row[1])
+
+        for trial_id, iteration, value in sorted(rows, key=key):
             self.on_complete(trial_id, iteration, value)
 
     def state(self) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """A bundle of fused mlp trials running as one Ray Tune trial, each member still its own trial.
 
-The Tune trial's config is ``{MEMBERS_KEY: [config, ...], STOP_KEY: {...}}``. Each epoch reports one
+The Tune trial's config is ``{MEMBERS_KEY: [config, ...], STOP_KEY: {...}}``, and under a sweep-wide
+ASHA ``RUNGS_KEY``: the name of the sweep's rungs (``caviar.tune.sweep_rungs``). Each epoch reports one
 Tune result holding every active member's metrics under ``member:<k>:<name>`` (``member_metrics``
 splits them again on the driver), plus the sweep metric of the best member, which is what Tune sees.
 
@@ -37,6 +38,7 @@ __all__ = [
     "FINISHED",
     "MEMBERS_KEY",
     "MEMBER_PREFIX",
+    "RUNGS_KEY",
     "RUNNING",
     "STOPPED",
     "STOP_KEY",
@@ -49,6 +51,7 @@ __all__ = [
 
 MEMBERS_KEY = "__members__"
 STOP_KEY = "__stop__"
+RUNGS_KEY = "__rungs__"
 MEMBER_PREFIX = "member:"
 
 

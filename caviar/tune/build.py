@@ -60,7 +60,7 @@ def build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: A
 
         searcher = fusion.fused_searcher(spec)
         search = Search(searcher, {}, searcher.total, searcher.total)
-        scheduler = fusion.fused_scheduler(spec.scheduler)
+        scheduler = fusion.fused_scheduler(spec)
         results_callback = FusedResultsCallback
     algorithm, max_concurrent = search.algorithm, spec.max_concurrent
     if not search.param_space:  # a caviar searcher: resumable, its concurrency limited around it

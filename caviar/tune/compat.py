@@ -14,6 +14,10 @@ The names, and why caviar needs each:
 * ``AsyncHyperBandScheduler._trial_info``: the fused sweep's ASHA forgets a bundle trial it never
   scheduled (``asha_forget``).
 * ``MedianStoppingRule._results``: a restarted trial's history is cut back (``median_history``).
+* ``train._internal.session._FutureTrainingResult`` and ``PopulationBasedTraining._trial_state``:
+  a checkpoint PBT asked a trial for, still being saved when the state was saved, is a future of
+  the driver that made it; a resumed PBT takes the trial's last checkpoint instead
+  (``is_pending_save``, ``pbt_trial_states``).
 * ``SearchGenerator._counter``, ``_total_samples``, ``_finished``: a restored or grown search's
   progress (``generator_progress``, ``set_generator_progress``).
 * ``OptunaSearch._ot_study`` and ``_ot_trials``: a torn snapshot's trials told to TPE
@@ -59,6 +63,19 @@ def median_history(scheduler: Any) -> dict[Any, list[dict[str, Any]]]:
     """The median stopping rule's per-trial results (Trial -> results), changed in place."""
     history: dict[Any, list[dict[str, Any]]] = scheduler._results
     return history
+
+
+def is_pending_save(value: Any) -> bool:
+    """Whether ``value`` is PBT's future of a checkpoint it asked a trial to save."""
+    from ray.train._internal.session import _FutureTrainingResult
+
+    return isinstance(value, _FutureTrainingResult)
+
+
+def pbt_trial_states(scheduler: Any) -> dict[Any, Any]:
+    """PBT's per-trial state (Trial -> ``_PBTTrialState``, with ``last_checkpoint``)."""
+    states: dict[Any, Any] = scheduler._trial_state
+    return states
 
 
 def generator_progress(generator: Any) -> tuple[int, int]:

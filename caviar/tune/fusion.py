@@ -1,8 +1,11 @@
-"""``fuse: K`` under Ray Tune: the planning searcher, the bundle-aware ASHA, the trainable.
+"""``fuse: K`` under Ray Tune: the planning searcher, the sweep-wide ASHA, the trainable.
 
-The plan (which configs go into which bundle) is ``caviar.search.fusion``'s. The sweep's ASHA rule
-cuts members inside their bundle, so Tune's own ASHA leaves bundle trials alone
-(``BundleAwareASHA``).
+The plan (which configs go into which bundle) is ``caviar.search.fusion``'s. Under ``asha`` the
+sweep has one set of rungs (``caviar.tune.sweep_rungs``: a named Ray actor holding one
+``caviar.schedule.Asha``): bundles cut their members inside the bundle by its decisions, and the
+driver's scheduler (``SharedASHA``) cuts the sweep's unfused trials by the same rungs. So a config
+is cut as it would be in the same sweep unfused, whatever K and whichever bundle it trains in; the
+trial config of a bundle names the actor (``RUNGS_KEY``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ray.tune.experiment import Trial
-from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
+from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, TrialScheduler
 
 from caviar.search.fusion import (
     AUTO,
@@ -24,14 +27,16 @@ from caviar.search.fusion import (
     unfused_note,
 )
 from caviar.search.streams import total_trials
-from caviar.spec.model import SchedulerSpec, SweepSpec
-from caviar.trainables.bundle import MEMBERS_KEY, STOP_KEY
+from caviar.spec.model import SweepSpec
+from caviar.trainables.adapter import trainable_config
+from caviar.trainables.bundle import MEMBERS_KEY, RUNGS_KEY, STOP_KEY, train_bundle
 from caviar.trainables.data import DataSpec, load_dataset
 from caviar.trainables.estimator import is_estimator_path
 from caviar.tune import compat
-from caviar.tune.resumable import ResumableScheduler
+from caviar.tune.context import TrialContext, worker_threads
 from caviar.tune.schedulers import TIME_ATTR, build_scheduler
 from caviar.tune.searchers import SpaceSearcher
+from caviar.tune.sweep_rungs import RungsProxy, actor_name, start_rungs, stop_rungs, stored_rows
 from caviar.tune.trainable import as_tune_trainable, estimator_tune_trainable
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,7 @@ __all__ = [
     "AUTO",
     "BundleAwareASHA",
     "FusedSearcher",
+    "SharedASHA",
     "auto_fuse",
     "fallback_summary",
     "fused_scheduler",
@@ -55,7 +61,13 @@ class FusedSearcher(SpaceSearcher):
 
     can_grow = False  # the bundles were planned up front from the sweep's configs
 
-    def __init__(self, spec: SweepSpec, total: int, stop_rule: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        spec: SweepSpec,
+        total: int,
+        stop_rule: Mapping[str, Any],
+        rungs: str | None = None,
+    ) -> None:
         super().__init__(
             spec.space,
             seed=spec.seed,
@@ -68,8 +80,9 @@ class FusedSearcher(SpaceSearcher):
         plan, self.notes = plan_trials(
             configs, load_dataset(spec.data), spec.fuse, gpu=spec.resources.gpu > 0
         )
+        shared = {} if rungs is None else {RUNGS_KEY: rungs}  # the sweep's rungs actor
         self.plan = [
-            {**trial, STOP_KEY: dict(stop_rule)} if MEMBERS_KEY in trial else trial
+            {**trial, STOP_KEY: dict(stop_rule), **shared} if MEMBERS_KEY in trial else trial
             for trial in plan
         ]
         self.total = len(self.plan)
@@ -82,8 +95,69 @@ class FusedSearcher(SpaceSearcher):
         return trial
 
 
+class SharedASHA(FIFOScheduler):  # type: ignore[misc]
+    """The fused sweep's ASHA on the driver: single trials decided by the sweep's one ``Asha``.
+
+    Bundles decide for their members themselves, by the same actor; here bundle trials always
+    continue. The actor is created afresh when Tune first asks which trial to run (every
+    restored trial added by then) and rebuilt from the curves stored for Tune's trials, so a
+    resumed sweep's rungs are the interrupted one's (``caviar.tune.sweep_rungs``).
+    """
+
+    def __init__(self, sweep_uri: str, rule: Mapping[str, Any]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.sweep_uri = sweep_uri
+        self.rule = dict(rule)
+        self.name = actor_name(sweep_uri)
+        self._rungs: RungsProxy | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_rungs": None}  # a restored driver starts its own actor
+
+    def rungs(self, tune_controller: Any) -> RungsProxy:
+        """The sweep's rungs, started and rebuilt from the store on this driver's first call."""
+        if self._rungs is None:
+            metric, mode = str(self.rule["metric"]), str(self.rule["mode"])
+            options = {k: v for k, v in self.rule.items() if k not in ("metric", "mode")}
+            rungs = start_rungs(self.name, metric, mode, options)
+            trials = [t.trial_id for t in tune_controller.get_trials()]
+            rows, order = stored_rows(self.sweep_uri, metric, trials)
+            if rows:
+                log.info("asha: rungs rebuilt from %d stored results", len(rows))
+            rungs.replay(rows, order)
+            self._rungs = rungs
+        return self._rungs
+
+    def close(self) -> None:
+        """The sweep's fit ended: its rungs actor goes (another fit starts a fresh one)."""
+        stop_rungs(self.name)
+        self._rungs = None
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
+        self.rungs(tune_controller)
+        return super().choose_trial_to_run(tune_controller)
+
+    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
+        if MEMBERS_KEY in trial.config or TIME_ATTR not in result:
+            return TrialScheduler.CONTINUE  # type: ignore[no-any-return]
+        value = result.get(str(self.rule["metric"]))
+        return self.rungs(tune_controller).on_result(trial.trial_id, result[TIME_ATTR], value)
+
+    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
+        if MEMBERS_KEY in trial.config or not result or TIME_ATTR not in result:
+            return
+        value = result.get(str(self.rule["metric"]))
+        self.rungs(tune_controller).on_complete(trial.trial_id, result[TIME_ATTR], value)
+
+    def debug_string(self) -> str:
+        return f"Using the sweep's one ASHA ({self.name}) for bundle members and single trials."
+
+
 class BundleAwareASHA(AsyncHyperBandScheduler):  # type: ignore[misc]
-    """Ray Tune's ASHA for single trials; bundles apply the same rule to their members themselves."""
+    """Ray Tune's ASHA for single trials, bundles cutting their members by rungs of their own.
+
+    What fused sweeps ran with before ``SharedASHA``; kept so that their snapshots still restore.
+    """
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> str:
         if MEMBERS_KEY in trial.config:
@@ -97,17 +171,18 @@ class BundleAwareASHA(AsyncHyperBandScheduler):  # type: ignore[misc]
         super().on_trial_complete(tune_controller, trial, result)
 
 
-def fused_scheduler(scheduler: SchedulerSpec) -> TrialScheduler:
-    """The scheduler of a fused sweep: ASHA that leaves bundles to cut their own members."""
-    if scheduler.name == "asha":
-        return ResumableScheduler(BundleAwareASHA(time_attr=TIME_ATTR, **scheduler.options))
-    return build_scheduler(scheduler)
+def fused_scheduler(spec: SweepSpec) -> TrialScheduler:
+    """The scheduler of a fused sweep: under asha, the sweep's one ASHA (``SharedASHA``)."""
+    if spec.scheduler.name == "asha":
+        return SharedASHA(spec.sweep_uri, stop_rule(spec))
+    return build_scheduler(spec.scheduler)
 
 
 def fused_searcher(spec: SweepSpec) -> FusedSearcher:
     """The planning searcher; logs one line on the configs that fall back to unfused trials."""
     total = total_trials(spec.space, spec.search.algorithm, spec.search.num_samples)
-    searcher = FusedSearcher(spec, total, stop_rule(spec))
+    rungs = actor_name(spec.sweep_uri) if spec.scheduler.name == "asha" else None
+    searcher = FusedSearcher(spec, total, stop_rule(spec), rungs)
     if searcher.notes:
         log.warning("fuse: %s", fallback_summary(searcher.notes, total))
     return searcher
@@ -135,10 +210,27 @@ def tune_function(
     single = as_tune_trainable(trainable, data, cpu)
     if not fused:
         return single
-    bundle = as_tune_trainable("caviar.trainables.bundle:train_bundle", data, cpu)
+    bundle = bundle_trainable(data, cpu)
 
     def run_trial(config: dict[str, Any]) -> None:
         (bundle if MEMBERS_KEY in config else single)(config)
 
     run_trial.__name__ = "mlp"
     return run_trial
+
+
+def bundle_trainable(data: DataSpec | None, cpu: float) -> Callable[[dict[str, Any]], None]:
+    """The Tune function trainable of a bundle: ``train_bundle``, deciding by the sweep's rungs
+    when its config names them (``RUNGS_KEY``), its members named as the results name them."""
+
+    def run_bundle(config: dict[str, Any]) -> None:
+        import torch
+
+        torch.set_num_threads(worker_threads(cpu))
+        ctx = TrialContext(data)
+        name = config.get(RUNGS_KEY)
+        rungs = RungsProxy(str(name)) if name else None
+        # Members are "<bundle trial id>_m<k>" in the rungs as in the results (results.fused).
+        train_bundle(trainable_config(config), ctx, rungs=rungs, prefix=f"{ctx.trial_id}_m")
+
+    return run_bundle

@@ -6,7 +6,10 @@ state by ``Trial`` objects, which a resume recreates. ``ResumableScheduler`` wra
 ``persistent_id``), and ``load()`` keeps that until Tune has re-added the restored trials, then
 unpickles it with each trial_id bound to the new Trial object. So ASHA's rungs, HyperBand's brackets
 and their members, the median rule's per-trial histories and PBT's trial states, perturbation count
-and explore RNG continue where the snapshot left them.
+and explore RNG continue where the snapshot left them. A checkpoint PBT had asked a top trial to
+save, still in flight when the state was saved, was a future of the driver that died; the resumed
+PBT takes that trial's last checkpoint instead (else its exploits of that trial would fail on the
+dead future and be skipped).
 
 Two more things make a resumed sweep decide as an uninterrupted one would:
 
@@ -31,7 +34,7 @@ from typing import Any
 
 from ray import cloudpickle
 from ray.tune.experiment import Trial
-from ray.tune.schedulers import MedianStoppingRule, TrialScheduler
+from ray.tune.schedulers import MedianStoppingRule, PopulationBasedTraining, TrialScheduler
 from ray.tune.search import SearchGenerator
 
 from caviar.search.plan import SearchPlan
@@ -51,8 +54,14 @@ class _GoneTrial:
         self.last_result: dict[str, Any] = {}
 
 
+class _PendingSave:
+    """Stands in for a PBT save in flight when the state was saved (``ResumableScheduler.ready``
+    puts the trial's last checkpoint in its place)."""
+
+
 class _Pickler(cloudpickle.CloudPickler):  # type: ignore[misc]
-    """cloudpickle (Ray's median rule holds lambdas) with every Trial written as its trial_id."""
+    """cloudpickle (Ray's median rule holds lambdas) with every Trial written as its trial_id and
+    every save in flight (a future of this driver's) as a stand-in."""
 
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file)  # type: ignore[no-untyped-call]
@@ -62,6 +71,8 @@ class _Pickler(cloudpickle.CloudPickler):  # type: ignore[misc]
         if isinstance(obj, Trial | _GoneTrial):
             self.trial_ids.add(obj.trial_id)
             return ("trial", obj.trial_id)
+        if compat.is_pending_save(obj):
+            return ("pending-save", "")
         return None
 
 
@@ -72,6 +83,8 @@ class _Unpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         kind, trial_id = pid
+        if kind == "pending-save":
+            return _PendingSave()
         if kind != "trial":
             raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
         trial = self.trials.get(trial_id)
@@ -86,6 +99,12 @@ def dump_state(scheduler: TrialScheduler) -> dict[str, Any]:
     pickler = _Pickler(buffer)
     pickler.dump(dict(scheduler.__dict__))  # type: ignore[no-untyped-call]
     return {"attributes": buffer.getvalue(), "trial_ids": sorted(pickler.trial_ids)}
+
+
+def saved_attributes(state: dict[str, Any]) -> dict[str, Any]:
+    """The scheduler attributes in ``dump_state``'s ``state``, each trial a stand-in with its id
+    (to look at a sweep's saved scheduler state, e.g. PBT's perturbations, without Tune)."""
+    return dict(_Unpickler(state["attributes"], {}).load())
 
 
 class ResumableScheduler(SchedulerWrapper):
@@ -114,6 +133,8 @@ class ResumableScheduler(SchedulerWrapper):
         pending, self._pending = self._pending, None
         attributes = _Unpickler(pending["attributes"], self._restored).load()
         self.inner.__dict__.update(attributes)
+        if isinstance(self.inner, PopulationBasedTraining):
+            _settle_pending_saves(self.inner)
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
         if self._pending is not None:
@@ -128,6 +149,13 @@ class ResumableScheduler(SchedulerWrapper):
         self.ready()
         _forget_from(self.inner, trial, result)
         return super().on_trial_result(tune_controller, trial, result)
+
+
+def _settle_pending_saves(scheduler: PopulationBasedTraining) -> None:
+    """A save PBT asked for and lost with the driver: the trial's last checkpoint instead."""
+    for trial, state in compat.pbt_trial_states(scheduler).items():
+        if isinstance(state.last_checkpoint, _PendingSave):
+            state.last_checkpoint = getattr(trial, "checkpoint", None)
 
 
 def _forget_from(scheduler: TrialScheduler, trial: Trial, result: dict[str, Any]) -> None:

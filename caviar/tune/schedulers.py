@@ -229,3 +229,13 @@ class SchedulerStateCallback(Callback):  # type: ignore[misc]
         target = self._target()
         if target is not None and "scheduler" in state:
             target.load(state["scheduler"])
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        """The fit ended: a scheduler holding something outside the driver lets it go
+        (the fused sweep's rungs actor, ``fusion.SharedASHA.close``)."""
+        from caviar.tune.wrappers import chain
+
+        for scheduler in chain(self.scheduler):
+            close = getattr(type(scheduler), "close", None)
+            if callable(close):
+                close(scheduler)

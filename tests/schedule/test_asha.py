@@ -172,3 +172,28 @@ def test_rungs_rebuilt_from_the_stored_rows_equal_the_live_ones(seed: int) -> No
     rebuilt = Asha(MIN, max_t=8, grace_period=1, reduction_factor=2)
     rebuilt.replay(reversed(stored))
     np.testing.assert_equal(rebuilt.state()["rungs"], live.state()["rungs"])
+
+
+def test_a_trial_back_at_a_rung_gets_the_decision_it_got_the_first_time() -> None:
+    asha = Asha(MIN, max_t=8, grace_period=1, reduction_factor=2)
+    first = [asha.on_result(t, 1, v) for t, v in (("a", 0.5), ("b", 0.9), ("c", 0.3), ("d", 0.4))]
+    assert first == [CONTINUE, STOP, CONTINUE, CONTINUE]
+    # Restarted (from scratch, or an earlier checkpoint): judged by the records before its own,
+    # not by those that came later (against b, c and d, a would be stopped).
+    again = [asha.on_result(t, 1, v) for t, v in (("a", 0.5), ("b", 0.9), ("d", 0.4))]
+    assert again == [CONTINUE, STOP, CONTINUE]
+    assert list(asha.brackets[0].rungs[-1][1]) == ["a", "b", "c", "d"]  # arrival order kept
+    assert asha.on_result("a", 2, 0.45) == CONTINUE  # a later iteration: a new rung as before
+
+
+def test_replay_places_each_rungs_records_in_the_given_trial_order() -> None:
+    rows = [("b_m10", 1, 0.2), ("b_m2", 1, 0.9), ("a_00001", 1, 0.5), ("a_00000", 1, 0.1)]
+    natural = Asha(MIN, max_t=8, grace_period=1, reduction_factor=2)
+    natural.replay(rows)
+    assert list(natural.brackets[0].rungs[-1][1]) == ["a_00000", "a_00001", "b_m2", "b_m10"]
+    ordered = Asha(MIN, max_t=8, grace_period=1, reduction_factor=2)
+    ordered.replay(rows, order=["b_m10", "a_00001"])
+    assert list(ordered.brackets[0].rungs[-1][1]) == ["b_m10", "a_00001", "a_00000", "b_m2"]
+    # b_m2 restarting is judged by the three records before it: 0.9 is worse than their median.
+    assert ordered.on_result("b_m2", 1, 0.9) == STOP
+    assert ordered.on_result("b_m10", 1, 0.2) == CONTINUE  # the first record of the rung

@@ -52,6 +52,19 @@ def test_asha_keeps_its_trial_to_bracket_map_by_trial_id() -> None:
     assert asha._trial_info == {}
 
 
+def test_pbt_keeps_pending_saves_as_futures_in_its_trial_states() -> None:
+    from ray.train._internal.session import _FutureTrainingResult
+    from ray.tune.schedulers import PopulationBasedTraining
+    from ray.tune.schedulers.pbt import _PBTTrialState
+
+    assert compat.is_pending_save(_FutureTrainingResult(None))  # type: ignore[arg-type]
+    assert not compat.is_pending_save(None)
+    pbt = PopulationBasedTraining(metric="m", mode="min", hyperparam_mutations={"x": [1, 2]})
+    trial = Trial("t", stub=True, trial_id="t0")
+    compat.pbt_trial_states(pbt)[trial] = _PBTTrialState(trial)
+    assert pbt._trial_state[trial].last_checkpoint is None  # the attribute a resume sets
+
+
 def test_median_rule_keeps_per_trial_results() -> None:
     rule = MedianStoppingRule(metric="m", mode="min")
     history = compat.median_history(rule)

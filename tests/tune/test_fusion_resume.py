@@ -1,7 +1,13 @@
 """A fused sweep stopped with Ctrl-C mid-bundle, then `caviar resume`: every member finishes once.
 
 Bundles restore every member's weights, optimizer moments and RNGs from their checkpoint, so each
-member's curve after the resume is the curve of the same config trained alone, uninterrupted.
+member's curve after the resume is the curve of the same bundle trained uninterrupted, bit for bit
+on CPU. The reference is the bundle, not each config trained alone: fused and alone agree only to
+float rounding (a batched matmul sums in another order), and training at lr near 0.1 on this
+problem amplifies that rounding, with or without a resume (measured in one process, uninterrupted:
+the member with lr 0.09 is 1e-5 from its trial alone at epoch 6 and 2e-2 at epoch 7; with lr 0.03
+or below, 1e-7 throughout). That amplification, not the resume, is what made this test's earlier
+comparison with the trials alone fail at epoch 7.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ import torch
 import yaml
 
 import caviar
+from caviar.trainables.bundle import MEMBERS_KEY, member_metrics, train_bundle
 from caviar.trainables.data import DataSpec
-from caviar.trainables.mlp import train_mlp
 from tests.results.test_kill_resume import kill_session
 from tests.trainables.recording import RecordingContext
 
@@ -77,17 +83,24 @@ def test_ctrl_c_then_resume_finishes_every_member_exactly_as_alone(tmp_path: Pat
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the trials ran (one CPU each)
     try:
-        _check_curves_match_alone(trials, curves, data)
+        _check_curves_match_uninterrupted(trials, curves, data)
     finally:
         torch.set_num_threads(threads)
 
 
-def _check_curves_match_alone(trials: pd.DataFrame, curves: pd.DataFrame, data: DataSpec) -> None:
+def _check_curves_match_uninterrupted(
+    trials: pd.DataFrame, curves: pd.DataFrame, data: DataSpec
+) -> None:
+    """Each bundle trained again in this process, uninterrupted, against its members' curves."""
+    bundles: dict[str, dict[int, dict[str, object]]] = {}
     for row in trials.itertuples():
-        config = {**SPACE, "lr": row.lr, "seed": row.seed}
-        alone = RecordingContext(data)
-        train_mlp(config, alone)
-        member = curves[curves["trial_id"] == row.trial_id].sort_values("iteration")
-        np.testing.assert_allclose(
-            member["val_loss"], [r["val_loss"] for r in alone.reports], rtol=0, atol=1e-5
-        )
+        bundle, _, position = str(row.trial_id).rpartition("_m")
+        bundles.setdefault(bundle, {})[int(position)] = {**SPACE, "lr": row.lr, "seed": row.seed}
+    assert sum(len(members) for members in bundles.values()) == TRIALS
+    for bundle, members in bundles.items():
+        straight = RecordingContext(data)
+        train_bundle({MEMBERS_KEY: [members[k] for k in sorted(members)]}, straight)
+        for position in members:
+            want = [member_metrics(r)[position]["val_loss"] for r in straight.reports]
+            stored = curves[curves["trial_id"] == f"{bundle}_m{position}"].sort_values("iteration")
+            np.testing.assert_allclose(stored["val_loss"], want, rtol=0, atol=1e-6)

@@ -115,3 +115,76 @@ def test_killed_and_resumed_stops_the_same_trials_at_the_same_iterations(
     assert decisions(sweep) == expected
     curves = caviar.read_curves(str(sweep))
     assert not curves.duplicated(["trial_id", "iteration"]).any()
+
+
+def pbt_history(sweep: Path) -> dict[str, Any]:
+    """PBT's bookkeeping in the newest scheduler state the sweep saved (with Tune's snapshot):
+    its perturbation count and, per trial, (last perturbation time, last score)."""
+    from ray import cloudpickle
+
+    from caviar.tune.resumable import saved_attributes
+
+    files = sorted((sweep / "tune").glob("callback-states-*.pkl"), key=lambda p: p.stat().st_mtime)
+    if not files:
+        return {"perturbations": 0, "trials": {}}
+    saved = cloudpickle.loads(files[-1].read_bytes())
+    states = [s for s in _dicts(saved) if "scheduler" in s]
+    attributes = saved_attributes(states[0]["scheduler"])
+    return {
+        "perturbations": int(attributes["_num_perturbations"]),
+        "trials": {
+            trial.trial_id: (int(state.last_perturbation_time), state.last_score)
+            for trial, state in attributes["_trial_state"].items()
+        },
+    }
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """Every dict inside ``value`` (Tune's callback list state nests its callbacks' states)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        found.append(value)
+        for item in value.values():
+            found.extend(_dicts(item))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found.extend(_dicts(item))
+    return found
+
+
+@pytest.mark.slow  # two Ray starts, PBT pausing and cloning 8 trials on 2 CPUs: about a minute
+def test_killed_and_resumed_pbt_continues_its_perturbation_history(tmp_path: Path) -> None:
+    """kill -9 after PBT has perturbed trials, then `caviar resume`: its history goes on.
+
+    The resumed PBT starts from the state saved with the snapshot the resume restored (its
+    perturbation count, each trial's last perturbation time and score, the explorer's RNG),
+    not afresh: nothing it knew is forgotten, no count goes back, every trial keeps its place.
+    """
+    pbt = {"name": "pbt", "perturbation_interval": 2}
+    path = spec(tmp_path, "pbt", pbt, resources={"cpu": 1})  # two trials at a time
+    raw = yaml.safe_load(path.read_text())
+    raw["space"]["x"] = "uniform(0, 1)"  # PBT perturbs floats (a grid it cannot)
+    raw["search"] = {"algorithm": "random", "num_samples": 6}
+    path.write_text(yaml.safe_dump(raw))
+    sweep = tmp_path / "results" / "pbt"
+    process = start(["run", str(path), "--num-cpus", "2"], dict(os.environ))
+    rng = random.Random(int(os.environ.get("CAVIAR_TEST_KILL_SEED", "11")))
+    deadline = time.monotonic() + 240
+    while process.poll() is None and pbt_history(sweep)["perturbations"] < 1:
+        assert time.monotonic() < deadline, "PBT perturbed nothing in time"
+        time.sleep(0.2)
+    time.sleep(rng.uniform(0.0, 1.0))
+    assert process.poll() is None, "the sweep ended before it could be killed"
+    kill_session(process)
+    before = pbt_history(sweep)  # what the resume restores
+    assert before["perturbations"] >= 1
+    resumed = cli("resume", str(sweep), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = pbt_history(sweep)
+    assert after["perturbations"] >= before["perturbations"], (before, after)
+    for trial_id, (perturbed_at, _) in before["trials"].items():
+        assert trial_id in after["trials"], (trial_id, after)
+        assert after["trials"][trial_id][0] >= perturbed_at, (trial_id, before, after)
+    assert len(after["trials"]) == len(caviar.read_trials(str(sweep)))
+    curves = caviar.read_curves(str(sweep))
+    assert not curves.duplicated(["trial_id", "iteration"]).any()

@@ -147,3 +147,55 @@ def test_asha_rungs_survive_a_snapshot_and_restore() -> None:
     assert restored._trial_info["a"] is restored._brackets[0]
     assert restored._brackets[0]._rungs == bracket._rungs
     assert SchedulerStateCallback(build_scheduler(scheduler_spec("fifo", {}))).get_state() is None
+
+
+def test_pbt_history_restored_into_the_new_trial_objects_of_a_resume() -> None:
+    """The fast slice of tests/tune/test_scheduler_resume.py's PBT kill test: PBT's perturbation
+    count, per-trial state and explore RNG come back keyed to the Trials a resume recreates."""
+    import pickle
+    from types import SimpleNamespace
+
+    from ray.train._internal.session import _FutureTrainingResult
+    from ray.tune.experiment import Trial
+
+    from caviar.tune.resumable import find_resumable
+    from caviar.tune.schedulers import SchedulerStateCallback
+
+    space = Space.from_dict({"lr": "loguniform(1e-4, 1)"})
+    spec = scheduler_spec("pbt", {"perturbation_interval": 2, "hyperparam_mutations": ("lr",)})
+
+    def trials() -> list[Trial]:
+        return [
+            Trial("t", config={"lr": 0.01 * (i + 1)}, trial_id=f"t{i}", stub=True) for i in range(3)
+        ]
+
+    running, before = build_scheduler(spec, space), trials()
+    running.set_search_properties("loss", "min")  # as the TuneConfig hands them over
+    for trial in before:
+        running.on_trial_add(SimpleNamespace(search_alg=None), trial)
+    pbt = ray_scheduler(running)
+    pbt._num_perturbations = 2  # as two exploits leave it
+    pbt._trial_state[before[1]].last_perturbation_time = 4
+    pbt._trial_state[before[1]].last_score = -0.25
+    pbt._trial_state[before[2]].last_checkpoint = _FutureTrainingResult(None)  # type: ignore[arg-type]
+    pbt._custom_explore_fn({"lr": 0.01})  # the explorer's RNG moves on
+    moved = pbt._custom_explore_fn.rng.bit_generator.state
+    state = pickle.loads(pickle.dumps(SchedulerStateCallback(running).get_state()))
+
+    resumed, after = pickle.loads(pickle.dumps(build_scheduler(spec, space))), trials()
+    resumed.set_search_properties("loss", "min")
+    SchedulerStateCallback(resumed).set_state(state)
+    for trial in after:  # Tune re-adds the restored trials: new objects, the same ids
+        resumed.on_trial_add(SimpleNamespace(search_alg=None), trial)
+    resumable = find_resumable(resumed)
+    assert resumable is not None
+    resumable.ready()
+    restored = ray_scheduler(resumed)
+    assert restored._num_perturbations == 2
+    assert restored._trial_state[after[1]].last_perturbation_time == 4
+    assert restored._trial_state[after[1]].last_score == -0.25
+    assert set(restored._trial_state) == set(after)
+    # A save in flight when the state was saved died with its driver: the trial's last checkpoint.
+    assert restored._trial_state[after[2]].last_checkpoint is after[2].checkpoint
+    assert restored._custom_explore_fn.rng.bit_generator.state == moved  # not restarted
+    assert SpaceExplorer(space, ("lr",)).rng.bit_generator.state != moved
