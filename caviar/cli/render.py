@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -19,6 +18,8 @@ from caviar.analysis.sweep import StoredSpec, reading
 from caviar.objective import Objective
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from caviar.tune.run import SweepOutcome
 
 # Tables are wide (one column per hyperparameter): when the output is not a terminal, rich would

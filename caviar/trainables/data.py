@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 
 from caviar.trainables.datasets import DATASETS, load_packaged
-from caviar.trainables.tables import Table, read_tables
 
 Task = Literal["classification", "regression"]
 
@@ -220,8 +219,10 @@ class _Raw:
 @functools.lru_cache(maxsize=4)
 def _raw(spec: DataSpec) -> _Raw:
     if spec.path is not None:
+        from caviar.trainables.tables import read_tables  # pandas: only for a user's tables
+
         assert spec.target is not None
-        tables: Table = read_tables(spec.path, spec.target, spec.validation, spec.test)
+        tables = read_tables(spec.path, spec.target, spec.validation, spec.test)
         raw = _Raw(
             tables.x, tables.y, tables.task, tables.n_classes, tables.val, tables.test, spec.shape
         )
