@@ -9,10 +9,13 @@ checked before Ray starts (tests/faults/test_bad_input.py: Ray never started the
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,13 +54,20 @@ def none_left(ray_tmp: Path, timeout: float = 60) -> list[str]:
     return left
 
 
+@pytest.fixture
+def ray_tmp() -> Iterator[Path]:
+    """A short RAY_TMPDIR: Ray's socket paths under it must fit in a Unix socket's 107 bytes."""
+    directory = Path(tempfile.mkdtemp(prefix="cvr-", dir="/tmp"))
+    yield directory / "ray"
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def env_for(ray_tmp: Path) -> dict[str, str]:
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     return {**os.environ, "RAY_TMPDIR": str(ray_tmp), "PYTHONPATH": path}
 
 
-def test_an_error_while_ray_starts_stops_it(tmp_path: Path) -> None:
-    ray_tmp = tmp_path / "ray"
+def test_an_error_while_ray_starts_stops_it(ray_tmp: Path) -> None:
     script = (
         "import ray\n"
         "from caviar.cluster.connect import starting\n"
@@ -80,8 +90,7 @@ def test_an_error_while_ray_starts_stops_it(tmp_path: Path) -> None:
     assert not none_left(ray_tmp)
 
 
-def test_ctrl_c_while_ray_starts_exits_130_and_leaves_no_ray(tmp_path: Path) -> None:
-    ray_tmp = tmp_path / "ray"
+def test_ctrl_c_while_ray_starts_exits_130_and_leaves_no_ray(tmp_path: Path, ray_tmp: Path) -> None:
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(small_spec(tmp_path)))
     driver = subprocess.Popen(
         [sys.executable, "-m", "caviar.cli", "run", str(tmp_path / "spec.yaml")],
