@@ -244,7 +244,7 @@ class RayStart:
 
     def wait(self) -> str:
         """Block until Ray is up; its one-line description. Raises what ``connected`` raised."""
-        self._up.wait()
+        _wait_interruptibly(self._up)
         if self._error is not None:
             raise self._error
         assert self._description is not None
@@ -273,6 +273,13 @@ def starting(address: str | None = None, num_cpus: int | None = None) -> Iterato
         start.close(*sys.exc_info())
         raise
     start.close()
+
+
+def _wait_interruptibly(event: threading.Event) -> None:
+    """``event.wait()`` in short steps: a Ctrl-C that the kernel hands to another thread (Ray's
+    start-up thread, Ray's own) is raised in the main thread only when it runs Python again."""
+    while not event.wait(0.1):
+        pass
 
 
 def _exit_on_sigterm() -> None:
