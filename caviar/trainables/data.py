@@ -6,8 +6,8 @@ packaged set (``caviar.trainables.datasets``), split into training, validation a
   the rows, held out before the validation split. It is never used for selection: only
   ``caviar.trainables.evaluate`` reads it, once, for the trials a sweep selected.
 
-A dataset is loaded once per worker process (``load_dataset`` is cached on the frozen ``DataSpec``),
-not once per trial: with actor reuse, a worker trains many trials on the same arrays.
+A dataset is loaded once per process (``load_dataset`` is cached on the frozen ``DataSpec``): in a
+sweep, on the driver, which checks it and ships it to the trials (``caviar.tune.build.trainable``).
 """
 
 from __future__ import annotations
