@@ -37,6 +37,7 @@ CANDIDATES = (
     "caviar.cli.app",
     "caviar.cli.sweeps",
     "caviar.cli.render",
+    "caviar.tune.checks",
     "caviar.tune.run",
     "caviar.spec.load",
 )
@@ -51,7 +52,7 @@ PHASES = {
     "load_spec end": "read and parse the spec",
     "prepare end": "spec + data checks (prepare), before Ray",
     "ray.init start": "lock, banner",
-    "ray.init end": "ray.init (embedded Ray: GCS, raylet, workers)",
+    "ray.init end": "ray.init (embedded Ray: GCS, raylet, workers; the driver imports meanwhile)",
     "run_sweep: prepare end": "run_sweep: prepare again (storage, data)",
     "check_cluster end": "check_cluster (Ray's node table)",
     "_build_tuner end": "build the Tuner (searcher, scheduler, callbacks)",
@@ -87,7 +88,9 @@ class Recorder:
             self.stamps["cpu"][event] = time.process_time()
 
     def imports(self) -> None:
-        for name in ("torch", "ray", "ray.tune", "caviar.cli"):
+        """Ray, Ray Tune and caviar's CLI, one by one (torch is not: the driver should not need
+        it, and ``driver_torch`` says whether it did)."""
+        for name in ("ray", "ray.tune", "caviar.cli"):
             importlib.import_module(name)
             self.mark(f"import {name}")
 

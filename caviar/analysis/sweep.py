@@ -14,14 +14,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from caviar.errors import SpecError, UnreadableResults
 from caviar.objective import Mode, Objective
 from caviar.results.store import SPEC_FILE, open_sweep
 from caviar.search_spaces import Space
+
+if TYPE_CHECKING:  # pandas is imported where a table is read, not with the CLI
+    import pandas as pd
 
 SWEEP_KEY = "SWEEP_DIR"
 

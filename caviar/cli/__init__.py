@@ -19,14 +19,52 @@ COMMANDS = ("sweeps", "jobs", "live", "lr_find", "growing")
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line messages and exit codes (``caviar.cli.exits``), never a traceback
-    for an error caviar raises on purpose."""
+    for an error caviar raises on purpose.
+
+    As the command (``argv`` None: the console script, ``python -m caviar.cli``) it ends the
+    process itself once the command is done (``exit_promptly``); called with ``argv`` (tests,
+    scripts) it returns or raises SystemExit as any function does.
+    """
     show_warnings()
     for module in COMMANDS:
         importlib.import_module(f"caviar.cli.{module}")
     from caviar.cli.app import app
     from caviar.cli.exits import run
 
-    run(app, sys.argv[1:] if argv is None else argv)
+    if argv is not None:
+        run(app, argv)
+        return
+    code: int | str | None = 0
+    try:
+        run(app, sys.argv[1:])
+    except SystemExit as exit_:
+        code = exit_.code
+    exit_promptly(code)
+
+
+def exit_promptly(code: int | str | None) -> None:
+    """Exit with ``code`` after Python's own exit work, without the interpreter's teardown.
+
+    By now the command's results are on storage (the results callback flushed them before
+    ``Tuner.fit`` returned, and the summary read them back) and the embedded Ray was shut down.
+    What remains of a normal exit after the atexit handlers is freeing every module, where Ray's
+    native library takes seconds (its threads, on a loaded machine over ten); the threads that
+    are still working are joined and the atexit handlers run, then the process ends.
+    """
+    import atexit
+    import os
+    import threading
+
+    if isinstance(code, str):  # sys.exit("message") prints it and exits 1
+        print(code, file=sys.stderr)
+        code = 1
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code or 0)
 
 
 def show_warnings() -> None:

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -20,6 +19,8 @@ from caviar.objective import Objective
 from caviar.results.schema import TEST_PREFIX
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from caviar.tune.run import SweepOutcome
 
 # Tables are wide (one column per hyperparameter): when the output is not a terminal, rich would

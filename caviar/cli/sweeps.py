@@ -34,10 +34,10 @@ def run(
 ) -> None:
     """Run a sweep."""
     from caviar.cli.live import dashboard_beside
-    from caviar.cluster.connect import connected
+    from caviar.cluster.connect import starting
     from caviar.results.lock import sweep_lock
     from caviar.spec.load import load_spec
-    from caviar.tune.run import prepare, run_sweep
+    from caviar.tune.checks import prepare
 
     overrides = list(set_ or [])
     if storage is not None:
@@ -60,8 +60,10 @@ def run(
     beside = (
         dashboard_beside(spec.sweep_uri, dashboard_host, dashboard_port) if with_dashboard else {}
     )
-    with sweep_lock(store, "run"), connected(address, num_cpus) as description:
-        out.print(description)
+    with sweep_lock(store, "run"), starting(address, num_cpus) as ray_start:
+        from caviar.tune.run import run_sweep  # Ray Tune and the sweep's parts, while Ray starts
+
+        out.print(ray_start.wait())
         outcome = run_sweep(spec, warm=warm)
     server = beside.get("server")
     if server is not None:

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from caviar.cluster import compat, worker_path
@@ -179,13 +181,15 @@ def _connect(ray: Any, address: str | None, num_cpus: int | None) -> Iterator[st
             match_auth_mode(address, gcs_asks_for_token(address, host, port))
     try:
         if address is None:
+            # No runtime_env: the workers Ray prestarts while it starts then run the trials
+            # (a job runtime_env makes Ray start new ones); caviar.tune.trainable appends the
+            # driver's directory on the worker instead.
             context = ray.init(
                 address="local",  # always a new embedded Ray, never a `ray start` one by accident
                 num_cpus=num_cpus,
                 include_dashboard=False,
                 log_to_driver=False,
                 logging_level=logging.ERROR,
-                runtime_env=runtime_env(),
             )
         else:
             context = ray.init(
@@ -203,6 +207,103 @@ def _connect(ray: Any, address: str | None, num_cpus: int | None) -> Iterator[st
     finally:
         ray.shutdown()
         sys.stdout.flush()
+
+
+class RayStart:
+    """``connected`` entered in a background thread, so that the driver's own start-up (importing
+    Ray Tune, building the Tuner's parts) runs while Ray's processes start; see ``starting``.
+
+    The thread lives until Ray is stopped: Ray starts its processes with PR_SET_PDEATHSIG, which
+    kills a child when the *thread* that started it ends.
+    """
+
+    def __init__(self, address: str | None, num_cpus: int | None) -> None:
+        self._stack = ExitStack()
+        self._description: str | None = None
+        self._error: BaseException | None = None
+        self._up = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(address, num_cpus), name="caviar-ray-start", daemon=True
+        )
+
+    def _run(self, address: str | None, num_cpus: int | None) -> None:
+        try:
+            with _quiet_thread_warning():
+                self._description = self._stack.enter_context(connected(address, num_cpus))
+        except BaseException as error:  # handed to the main thread by wait()
+            self._error = error
+        finally:
+            self._up.set()
+        self._release.wait()  # until close(): Ray's processes die with this thread
+
+    def start(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            _exit_on_sigterm()  # what ray.init does in the main thread, and cannot in this one
+        self._thread.start()
+
+    def wait(self) -> str:
+        """Block until Ray is up; its one-line description. Raises what ``connected`` raised."""
+        _wait_interruptibly(self._up)
+        if self._error is not None:
+            raise self._error
+        assert self._description is not None
+        return self._description
+
+    def close(self, *exc_info: Any) -> None:
+        """Wait for the start to end, then leave ``connected`` (an embedded Ray stops)."""
+        self._up.wait()
+        try:
+            self._stack.__exit__(*(exc_info or (None, None, None)))
+        finally:
+            self._release.set()
+            self._thread.join()
+
+
+@contextmanager
+def starting(address: str | None = None, num_cpus: int | None = None) -> Iterator[RayStart]:
+    """``connected(address, num_cpus)``, started in the background: ``wait()`` gives its
+    description once Ray is up. Whatever ends the block (an error, Ctrl-C) waits for the start
+    to finish and then stops the embedded Ray, so none is left running."""
+    start = RayStart(address, num_cpus)
+    start.start()
+    try:
+        yield start
+    except BaseException:
+        start.close(*sys.exc_info())
+        raise
+    start.close()
+
+
+def _wait_interruptibly(event: threading.Event) -> None:
+    """``event.wait()`` in short steps: a Ctrl-C that the kernel hands to another thread (Ray's
+    start-up thread, Ray's own) is raised in the main thread only when it runs Python again."""
+    while not event.wait(0.1):
+        pass
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM exits through SystemExit (so the block above stops Ray), as ray.init arranges
+    when called from the main thread; a handler someone else installed is kept."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
+
+
+class _ThreadWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "not the main thread" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_thread_warning() -> Iterator[None]:
+    """ray.init warns that it set no SIGTERM handler off the main thread: ``start`` did."""
+    logger = logging.getLogger("ray._private.worker")
+    quiet = _ThreadWarning()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def describe(context: object, embedded: bool) -> str:

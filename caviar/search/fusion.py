@@ -19,7 +19,6 @@ from caviar.spec.model import SweepSpec
 from caviar.trainables.adapter import BUILTIN
 from caviar.trainables.bundle import MEMBERS_KEY
 from caviar.trainables.data import Dataset
-from caviar.trainables.fused import bundle_key, param_count, unfusable_reason
 
 AUTO = "auto"
 # fuse: auto aims each fused step at about this much arithmetic (multiply-adds, forward+backward):
@@ -31,6 +30,8 @@ AUTO_MAX = {"cpu": 32, "gpu": 256}
 
 def auto_fuse(config: Mapping[str, Any], data: Dataset, gpu: bool) -> int:
     """K for ``fuse: auto``: how many members of this shape make one step worth its overhead."""
+    from caviar.trainables.fused import param_count  # torch: only where a sweep fuses
+
     n_outputs = data.n_classes if data.task == "classification" else 1
     batch = int(config.get("batch_size", 64))
     work = 6 * param_count(config, data.n_features, n_outputs) * batch
@@ -42,6 +43,8 @@ def plan_trials(
     configs: list[dict[str, Any]], data: Dataset, fuse: int | str, gpu: bool = False
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The Tune trial configs (bundles and single trials) for ``configs``, and notes on fallbacks."""
+    from caviar.trainables.fused import bundle_key, unfusable_reason
+
     notes: list[str] = []
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     order: list[tuple[Any, ...] | int] = []

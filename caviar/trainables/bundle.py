@@ -20,15 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from caviar.objective import Objective, as_mode
 from caviar.schedule import STOP, Asha, Rungs
-from caviar.trainables.fused import FusedMLP
-from caviar.trainables.loop import (
-    DIVERGED,
-    FINISHED,
-    RUNNING,
-    STOPPED,
-    Progress,
-    checkpoint_due,
-)
+from caviar.trainables.fates import DIVERGED, FINISHED, RUNNING, STOPPED
 
 if TYPE_CHECKING:
     from caviar.trainables.protocol import TrainContext
@@ -140,6 +132,9 @@ def train_bundle(
     ``rungs``/``prefix``: the sweep's shared ASHA and this bundle's member-id prefix (see
     ``MemberStopper``); by default the bundle's own rungs.
     """
+    from caviar.trainables.fused import FusedMLP  # torch: here, not on the driver
+    from caviar.trainables.loop import Progress, checkpoint_due
+
     configs = [dict(c) for c in config[MEMBERS_KEY]]
     rule = dict(config.get(STOP_KEY) or {})
     fused = FusedMLP(configs, ctx.data, ctx.device)

@@ -6,8 +6,8 @@ packaged set (``caviar.trainables.datasets``), split into training, validation a
   the rows, held out before the validation split. It is never used for selection: only
   ``caviar.trainables.evaluate`` reads it, once, for the trials a sweep selected.
 
-A dataset is loaded once per worker process (``load_dataset`` is cached on the frozen ``DataSpec``),
-not once per trial: with actor reuse, a worker trains many trials on the same arrays.
+A dataset is loaded once per process (``load_dataset`` is cached on the frozen ``DataSpec``): in a
+sweep, on the driver, which checks it and ships it to the trials (``caviar.tune.build.trainable``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any, Literal
 import numpy as np
 
 from caviar.trainables.datasets import DATASETS, load_packaged
-from caviar.trainables.tables import Table, read_tables
 
 Task = Literal["classification", "regression"]
 
@@ -220,8 +219,10 @@ class _Raw:
 @functools.lru_cache(maxsize=4)
 def _raw(spec: DataSpec) -> _Raw:
     if spec.path is not None:
+        from caviar.trainables.tables import read_tables  # pandas: only for a user's tables
+
         assert spec.target is not None
-        tables: Table = read_tables(spec.path, spec.target, spec.validation, spec.test)
+        tables = read_tables(spec.path, spec.target, spec.validation, spec.test)
         raw = _Raw(
             tables.x, tables.y, tables.task, tables.n_classes, tables.val, tables.test, spec.shape
         )

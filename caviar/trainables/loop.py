@@ -37,6 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from caviar.trainables.data import Dataset
+from caviar.trainables.fates import DIVERGED, FINISHED, RUNNING, STOPPED
 from caviar.trainables.knobs import Knob, defaults
 from caviar.trainables.optim import build_optimizer, lr_factor
 
@@ -60,8 +61,6 @@ __all__ = [
     "train_family",
 ]
 
-# A trial's (or a bundle member's) fate after an epoch.
-RUNNING, FINISHED, STOPPED, DIVERGED = "running", "finished", "stopped", "diverged"
 # What every family reports each epoch (no val_accuracy for regression).
 REPORTED = ("train_loss", "val_loss", "val_accuracy", "lr_now", "epoch_time_s", "n_params")
 

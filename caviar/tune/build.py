@@ -127,7 +127,10 @@ def run_config(spec: SweepSpec, store: SweepStore, callbacks: Sequence[Any]) -> 
 
 
 def trainable(spec: SweepSpec) -> Any:
-    """The sweep's trainable as Tune runs it, with each trial's resources."""
+    """The sweep's trainable as Tune runs it, with each trial's resources and the sweep's data.
+
+    The dataset goes into Ray's object store once (``tune.with_parameters``): trials read it
+    from there instead of each worker loading, generating or reading it again."""
     from ray import tune
 
     from caviar.search.fusion import fuses
@@ -136,6 +139,10 @@ def trainable(spec: SweepSpec) -> Any:
     function = tune_function(
         spec.trainable, spec.data, spec.resources.cpu, spec.scoring, fused=fuses(spec)
     )
+    if spec.data is not None:  # loaded once here (prepare checked it), shipped to every trial
+        from caviar.trainables.data import load_dataset
+
+        function = tune.with_parameters(function, dataset=load_dataset(spec.data))
     return tune.with_resources(function, {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu})
 
 

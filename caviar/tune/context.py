@@ -15,16 +15,19 @@ iteration; neither is acceptable, and a loud error costs a user one edit.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
 from ray import tune
 
 if TYPE_CHECKING:  # imported where used: caviar.trainables imports this module (its ctx)
+    import torch
+
     from caviar.trainables.data import Dataset, DataSpec
 
 STATE_FILE = "state.pt"
@@ -42,15 +45,26 @@ def _node_id() -> str:
 class TrialContext:
     """Reporting and checkpointing for one trial running under Ray Tune."""
 
-    def __init__(self, data_spec: DataSpec | None = None) -> None:
+    def __init__(self, data_spec: DataSpec | None = None, shipped: Dataset | None = None) -> None:
         self._data_spec = data_spec
+        self._shipped = shipped
+        self._own: Dataset | None = None
         self.iteration = 0
 
     @property
     def data(self) -> Dataset:
-        """The sweep's dataset (``data:`` in the spec), loaded once per worker process."""
+        """The sweep's dataset (``data:`` in the spec).
+
+        The driver loaded it once and shipped it through Ray's object store (``shipped``, see
+        ``caviar.tune.build.trainable``); arrays from the store are read-only, so the trial gets
+        its own writable copy, once. Without a shipped one it is loaded once per worker process.
+        """
         from caviar.trainables.data import load_dataset
 
+        if self._shipped is not None:
+            if self._own is None:
+                self._own = copy.deepcopy(self._shipped)
+            return self._own
         if self._data_spec is None:
             raise RuntimeError("this sweep declares no data")
         return load_dataset(self._data_spec)
@@ -61,6 +75,8 @@ class TrialContext:
 
         Ray sets CUDA_VISIBLE_DEVICES to the trial's GPUs, so their first one is ``cuda:0``.
         """
+        import torch  # here, not at import: the driver builds trainables without torch
+
         if torch.cuda.is_available():
             import ray
 
@@ -102,6 +118,8 @@ class TrialContext:
         if state is None:
             tune.report(payload)
             return
+        import torch
+
         with tempfile.TemporaryDirectory(prefix="caviar-ckpt-") as directory:
             torch.save({"iteration": self.iteration, "state": state}, Path(directory) / STATE_FILE)
             tune.report(payload, checkpoint=tune.Checkpoint.from_directory(directory))
@@ -115,7 +133,8 @@ class TrialContext:
 
 
 def _plain(key: str, value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
+    torch = sys.modules.get("torch")  # a tensor means torch is imported; never import it here
+    if torch is not None and isinstance(value, torch.Tensor):
         value = value.detach().cpu().item()
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()

@@ -202,7 +202,7 @@ def tune_function(
     cpu: float,
     scoring: Sequence[str] = (),
     fused: bool = False,
-) -> Callable[[dict[str, Any]], None]:
+) -> Callable[..., None]:
     """The Tune function trainable: bundles train fused (``fused``), anything else as the adapter
     runs it; a scikit-learn estimator is scored with ``scoring``."""
     if is_estimator_path(trainable):
@@ -212,8 +212,8 @@ def tune_function(
         return single
     bundle = bundle_trainable(data, cpu)
 
-    def run_trial(config: dict[str, Any]) -> None:
-        (bundle if MEMBERS_KEY in config else single)(config)
+    def run_trial(config: dict[str, Any], dataset: Any = None) -> None:
+        (bundle if MEMBERS_KEY in config else single)(config, dataset)
 
     run_trial.__name__ = "mlp"
     return run_trial
