@@ -219,15 +219,16 @@ def tune_function(
     return run_trial
 
 
-def bundle_trainable(data: DataSpec | None, cpu: float) -> Callable[[dict[str, Any]], None]:
+def bundle_trainable(data: DataSpec | None, cpu: float) -> Callable[..., None]:
     """The Tune function trainable of a bundle: ``train_bundle``, deciding by the sweep's rungs
-    when its config names them (``RUNGS_KEY``), its members named as the results name them."""
+    when its config names them (``RUNGS_KEY``), its members named as the results name them;
+    ``dataset``: the data the driver shipped (see ``caviar.tune.build``)."""
 
-    def run_bundle(config: dict[str, Any]) -> None:
+    def run_bundle(config: dict[str, Any], dataset: Any = None) -> None:
         import torch
 
         torch.set_num_threads(worker_threads(cpu))
-        ctx = TrialContext(data)
+        ctx = TrialContext(data, dataset)
         name = config.get(RUNGS_KEY)
         rungs = RungsProxy(str(name)) if name else None
         # Members are "<bundle trial id>_m<k>" in the rungs as in the results (results.fused).
