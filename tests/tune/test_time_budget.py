@@ -12,15 +12,48 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from ray.tune.experiment import Trial
 
 import caviar
 from caviar.search.streams import config_at
 from caviar.spec import parse_spec
 from caviar.tune.run import resume_sweep, run_sweep
 from tests.conftest import run_cli
+from tests.results.synthetic import drive, make_callback, make_trials
 from tests.tune.budgeted import budgeted_spec, logged
 
-pytestmark = pytest.mark.xdist_group("ray")
+# Under load, a fresh sweep's first trial can take 10-20 s to start (worker start-up and imports):
+# the budgets below leave room for it, so these sweeps are slow. The decision itself is tested
+# fast first, on Ray's Trial objects without Tune's loop.
+
+
+@pytest.mark.parametrize("budget", [True, False], ids=["time budget", "ctrl-c"])
+def test_trials_tune_ended_without_a_word_are_stopped_and_interrupted_ones_stay_running(
+    tmp_path: Path, budget: bool
+) -> None:
+    sweep = tmp_path / "sweep"
+    callback = make_callback(sweep, flush_seconds=1e9)
+    callback.setup()
+    trials = make_trials(3)  # the third is pending: it never starts
+    list(drive(callback, trials[:2], range(1, 4)))
+    callback.on_step_end(0, trials)
+    if budget:  # Tune's TimeoutStopper, within a step: every live trial TERMINATED, untold
+        for trial in trials:
+            trial.set_status(Trial.TERMINATED)
+        callback.on_step_end(1, trials)
+    else:  # Ctrl-C ends the loop between steps; Tune's cleanup then stops the actors, untold
+        for trial in trials[:2]:
+            trial.set_status(Trial.TERMINATED)
+    callback.on_experiment_end(trials)
+    table = caviar.read_trials(str(sweep)).set_index("trial_id")
+    statuses = [table.loc[t.trial_id, "status"] for t in trials]
+    if budget:
+        assert statuses == ["STOPPED"] * 3
+        assert table["stopped_early"].all() and table["error"].isna().all()
+    else:
+        assert statuses == ["RUNNING", "RUNNING", "PENDING"]  # for `caviar resume`
+    assert [table.loc[t.trial_id, "iterations"] for t in trials] == [3, 3, 0]
+    assert len(caviar.read_curves(str(sweep))) == 6  # every row Tune took
 
 
 def _check_rows(root: Path, sweep: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -38,6 +71,8 @@ def _check_rows(root: Path, sweep: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return trials, curves
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
 def test_time_budget_without_a_trial_count_samples_until_it_ends(
     tmp_path: Path, ray_local: None
 ) -> None:
@@ -48,7 +83,7 @@ def test_time_budget_without_a_trial_count_samples_until_it_ends(
         sleep=0.01,
         search={"algorithm": "random"},
         scheduler="fifo",
-        budget={"time_s": 10},
+        budget={"time_s": 40},
     )
     spec = parse_spec(raw)
     assert spec.search.num_samples is None
@@ -69,15 +104,17 @@ def test_time_budget_without_a_trial_count_samples_until_it_ends(
     assert (resumed.set_index("trial_id")["iterations"].reindex(finished.index) == finished).all()
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
 def test_a_budget_that_ends_mid_trial_stops_its_trials(tmp_path: Path, ray_local: None) -> None:
     raw = budgeted_spec(
         "cut",
         tmp_path,
-        epochs=400,
+        epochs=2000,
         sleep=0.05,
         search={"algorithm": "random", "num_samples": 4},
         scheduler="fifo",
-        budget={"time_s": 4},
+        budget={"time_s": 30},
     )
     outcome = run_sweep(parse_spec(raw), show_progress=False)
     assert not outcome.interrupted
@@ -88,17 +125,19 @@ def test_a_budget_that_ends_mid_trial_stops_its_trials(tmp_path: Path, ray_local
     assert (stopped["iterations"] > 0).sum() >= 1 and len(curves) > 0
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
 def test_caviar_run_exits_0_when_the_budget_ends_mid_trial(tmp_path: Path, ray_local: None) -> None:
     import ray
 
     raw = budgeted_spec(
         "cli",
         tmp_path,
-        epochs=400,
+        epochs=2000,
         sleep=0.05,
         search={"algorithm": "random", "num_samples": 2},
         scheduler="fifo",
-        budget={"time_s": 3},
+        budget={"time_s": 30},
     )
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(raw))
