@@ -22,8 +22,8 @@ from tests.conftest import run_cli
 from tests.results.synthetic import drive, make_callback, make_trials
 from tests.tune.budgeted import budgeted_spec, logged
 
-# Under load, a fresh sweep's first trial can take 10-20 s to start (worker start-up and imports):
-# the budgets below leave room for it, so these sweeps are slow. The decision itself is tested
+# A fresh sweep's first trial takes seconds to start (worker start-up and imports), 45 s on this
+# 2-core machine under a load of 20: the budgets below leave room for it, so these sweeps are slow. The decision itself is tested
 # fast first, on Ray's Trial objects without Tune's loop.
 
 
@@ -83,7 +83,7 @@ def test_time_budget_without_a_trial_count_samples_until_it_ends(
         sleep=0.01,
         search={"algorithm": "random"},
         scheduler="fifo",
-        budget={"time_s": 40},
+        budget={"time_s": 60},
     )
     spec = parse_spec(raw)
     assert spec.search.num_samples is None
@@ -106,38 +106,17 @@ def test_time_budget_without_a_trial_count_samples_until_it_ends(
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("ray")
-def test_a_budget_that_ends_mid_trial_stops_its_trials(tmp_path: Path, ray_local: None) -> None:
-    raw = budgeted_spec(
-        "cut",
-        tmp_path,
-        epochs=2000,
-        sleep=0.05,
-        search={"algorithm": "random", "num_samples": 4},
-        scheduler="fifo",
-        budget={"time_s": 30},
-    )
-    outcome = run_sweep(parse_spec(raw), show_progress=False)
-    assert not outcome.interrupted
-    trials, curves = _check_rows(tmp_path, tmp_path / "results" / "cut")
-    stopped = trials[trials["status"] == "STOPPED"]
-    assert len(stopped) == len(trials) >= 2  # those cut mid-run, and any not started yet
-    assert stopped["stopped_early"].all() and stopped["error"].isna().all()
-    assert (stopped["iterations"] > 0).sum() >= 1 and len(curves) > 0
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("ray")
 def test_caviar_run_exits_0_when_the_budget_ends_mid_trial(tmp_path: Path, ray_local: None) -> None:
     import ray
 
     raw = budgeted_spec(
         "cli",
         tmp_path,
-        epochs=2000,
+        epochs=4000,
         sleep=0.05,
         search={"algorithm": "random", "num_samples": 2},
         scheduler="fifo",
-        budget={"time_s": 30},
+        budget={"time_s": 60},
     )
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -147,3 +126,4 @@ def test_caviar_run_exits_0_when_the_budget_ends_mid_trial(tmp_path: Path, ray_l
     assert "interrupted" not in result.stderr
     trials, _ = _check_rows(tmp_path, tmp_path / "results" / "cli")
     assert set(trials["status"]) == {"STOPPED"} and (trials["iterations"] > 0).all()
+    assert trials["stopped_early"].all() and trials["error"].isna().all()
