@@ -2,11 +2,12 @@
 
 It is TPE (Optuna's ``TPESampler`` through caviar's ``tpe`` searcher: ``n_startup_trials``
 random trials first, then TPE models the results) with ASHA (``max_t`` the space's most
-``epochs``, ``grace_period`` a tenth of it, at least 1, ``reduction_factor`` 3). The evidence
-(README, "Search and scheduler left out"): in benchmarks/RESULTS.md's time-to-target run on
-digits, TPE + ASHA had the best mean best val_accuracy of the modes and the shortest wall time;
-on MNIST-1D (issue 18) Optuna's TPE + Hyperband pruning beat random + ASHA at equal wall time.
-``make bench`` (benchmarks/mnist1d.py) compares it with every other mode and peer.
+``epochs``, ``grace_period`` a tenth of it, at least 1, ``reduction_factor`` 3). The evidence so
+far (README, "The recommended mode"): in benchmarks/RESULTS.md's time-to-target run on digits,
+TPE + ASHA had the highest mean best val_accuracy of the modes (within the spread: the problem
+saturates) in the shortest wall time; on MNIST-1D (issue 18) Optuna's TPE + Hyperband pruning
+beat caviar's random + ASHA at about equal wall time. ``make bench`` (benchmarks/mnist1d.py)
+compares it with every other mode and peer; it has not run yet.
 
 A spec that names either section keeps its meaning (``search:`` alone: fifo; ``scheduler:``
 alone: random). Fused trials (``fuse:``) are planned up front and drawn by random search, so
