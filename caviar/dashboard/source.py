@@ -293,6 +293,6 @@ def _planned(spec: dict[str, Any]) -> int:
         from caviar.spec.parse import parse_spec
         from caviar.tune.run import planned_trials
 
-        return int(planned_trials(parse_spec(spec)))
+        return int(planned_trials(parse_spec(spec)) or 0)  # None: until the time budget ends
     except Exception:  # a spec this version cannot parse: show what is there
         return 0

@@ -91,6 +91,12 @@ def complete(
         writer.complete(member, own)
 
 
+def halt(writer: ResultsWriter, trial_id: str, config: Mapping[str, Any]) -> None:
+    """The tuner stopped the bundle (the time budget ran out): its running members are STOPPED."""
+    for member, own in unfinished(writer, trial_id, config):
+        writer.halt(member, own)
+
+
 def fail(writer: ResultsWriter, trial_id: str, config: Mapping[str, Any], error: str) -> None:
     for member, own in unfinished(writer, trial_id, config):
         writer.fail(member, own, error)

@@ -8,6 +8,8 @@ RUNNING --complete--> TERMINATED     (ended by itself, or stopped early by the s
                       ERROR          (caviar stopped it for a reason of its own: a time limit)
                       STOPPED        (a person asked: `caviar trial stop`, the dashboard)
 RUNNING --fail------> ERROR          (the trial raised; ``error`` holds the exception line)
+RUNNING --halt------> STOPPED        (the sweep's time budget ran out: the tuner stopped it)
+PENDING --settle----> STOPPED        (the time budget ran out before it started)
 ```
 
 At the sweep's end the tuner's own record settles what the events left open (``settle``), except
@@ -128,9 +130,18 @@ class TrialRecord:
         self.ended_at = when
         self.error = error
 
+    def halt(self, when: datetime) -> None:
+        """The tuner stopped the trial with no last result (the sweep's time budget ran out):
+        stopped before its end, every row it reported kept."""
+        self.status, self.stopped_early = STOPPED, True
+        self.ended_at = when
+
     def settle(self, tuner_status: str) -> None:
-        """At the sweep's end: the tuner's record of an ended trial wins over a stale RUNNING."""
-        if tuner_status in ENDED and self.status not in (ERROR, STOPPED):
+        """At the sweep's end: the tuner's record of an ended trial wins over a stale RUNNING; a
+        trial the tuner ended before it ever started (the time budget ran out) was STOPPED."""
+        if tuner_status == TERMINATED and self.status == PENDING:
+            self.status, self.stopped_early = STOPPED, True
+        elif tuner_status in ENDED and self.status not in (ERROR, STOPPED):
             self.status = tuner_status
 
     def row(self, metric: str) -> dict[str, Any]:

@@ -214,6 +214,13 @@ class ResultsWriter:
         self._dirty = True
         self.flush_if_due()  # batched: an error used to rewrite trials.parquet each time
 
+    def halt(self, trial_id: str, config: Mapping[str, Any]) -> None:
+        """The tuner stopped the trial without telling it so (the sweep's time budget ran out):
+        STOPPED, its rows kept; not a trial that never reported the metric (it was cut short)."""
+        self._ended_here.add(trial_id)
+        self.record(trial_id, config).halt(now())
+        self._dirty = True
+
     def step_end(self) -> None:
         """Between the tuner's steps: stop the sweep on a failure found, else flush if due."""
         if self._failure is not None:

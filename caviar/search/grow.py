@@ -15,7 +15,7 @@ from typing import Any
 
 from caviar.errors import SpecError
 from caviar.results.store import SweepStore
-from caviar.search.plan import EXTEND
+from caviar.search.plan import EXTEND, planned_count
 from caviar.search.snapshot import has_tune_state
 from caviar.spec.history import recorded, with_entry
 from caviar.spec.model import SweepSpec
@@ -55,7 +55,7 @@ def check_extend(sweep_uri: str, trials: int, time_s: float | None = None) -> Ex
             f"{sweep_uri} has no Ray Tune state to continue from; `caviar resume` it first",
         )
     search = dict(raw.get("search") or {})
-    before = int(search.get("num_samples", spec.search.num_samples))
+    before = int(search.get("num_samples") or planned_count(spec))
     search["num_samples"] = before + trials
     grown = {**raw, "search": search}
     if spec.max_trials is not None:
@@ -83,6 +83,12 @@ def _check_extendable(spec: SweepSpec) -> None:
         )
     if spec.fuse is not None:
         raise SpecError("fuse", "a sweep of fused trials cannot be extended yet")
+    if spec.search.num_samples is None:
+        raise SpecError(
+            "--trials",
+            "this sweep samples until its time budget ends and has no trial count to raise: "
+            "`caviar resume` it to sample for another budget.time_s",
+        )
 
 
 def refuse_if_running(store: SweepStore, sweep_uri: str) -> None:

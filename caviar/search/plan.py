@@ -30,30 +30,44 @@ def search_plan(spec: SweepSpec) -> SearchPlan | None:
     if not added:
         return None
     search = spec.search
-    total = search.num_samples
+    count = search.num_samples
+    if count is None:  # sampling until the time budget ends: `caviar extend` refuses it
+        return None
+    total = count
     if spec.max_trials is not None:
         total = min(total, spec.max_trials)
     if search.algorithm != "coarse_to_fine":
         return SearchPlan(total)
-    first = search.num_samples - sum(added)
+    first = count - sum(added)
     rounds = round_sizes(first, min(search.rounds, first))
     for n in added:  # at least 2 trials a round, as a spec's rounds have
         rounds += round_sizes(n, max(1, min(search.rounds, n // 2)))
     return SearchPlan(total, tuple(rounds))
 
 
-def pbt_samples(spec: SweepSpec) -> int:
-    """Tune's num_samples under pbt: per grid point, or the random draws (budget.trials caps them)."""
-    if spec.max_trials is not None and spec.search.algorithm == "random":
-        return min(spec.search.num_samples, spec.max_trials)
+def planned_count(spec: SweepSpec) -> int:
+    """``search.num_samples`` of a search that has one (pbt, grid, coarse_to_fine, fused and
+    confirmed sweeps always do: ``spec.rules.until_time_budget``)."""
+    if spec.search.num_samples is None:
+        raise ValueError(f"{spec.search.algorithm} search without num_samples: it has no plan")
     return spec.search.num_samples
 
 
-def planned_trials(spec: SweepSpec) -> int:
-    """How many trials the whole sweep starts: its draws, the confirmations, capped by budget."""
+def pbt_samples(spec: SweepSpec) -> int:
+    """Tune's num_samples under pbt: per grid point, or the random draws (budget.trials caps them)."""
+    if spec.max_trials is not None and spec.search.algorithm == "random":
+        return min(planned_count(spec), spec.max_trials)
+    return planned_count(spec)
+
+
+def planned_trials(spec: SweepSpec) -> int | None:
+    """How many trials the whole sweep starts: its draws, the confirmations, capped by budget;
+    None when it samples until its time budget ends."""
     if spec.scheduler.name == "pbt":
         return total_trials(spec.space, spec.search.algorithm, pbt_samples(spec))
     total = total_trials(spec.space, spec.search.algorithm, spec.search.num_samples)
+    if total is None:
+        return None
     if spec.confirm is not None:
         total += spec.confirm.top_k * spec.confirm.seeds
     if spec.max_trials is not None:

@@ -56,8 +56,11 @@ def round_config(space: Space, seed: int, index: int, round_number: int) -> Conf
     return config
 
 
-def total_trials(space: Space, algorithm: str, num_samples: int) -> int:
-    """How many trials a sweep runs: num_samples, times the grid's size for a grid search."""
+def total_trials(space: Space, algorithm: str, num_samples: int | None) -> int | None:
+    """How many trials a sweep runs: num_samples, times the grid's size for a grid search;
+    None for a search that samples until the time budget ends."""
+    if num_samples is None:
+        return None
     if algorithm == "grid":
         return len(space.grid_points()) * num_samples
     return num_samples

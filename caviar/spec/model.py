@@ -35,7 +35,8 @@ _NUMBER: Kind = (int, float)
 
 @dataclass(frozen=True)
 class SearchSpec:
-    """``search:``: the algorithm and the number of trials it draws.
+    """``search:``: the algorithm and the number of trials it draws (``num_samples`` None: it
+    draws until the sweep's time budget ends; see ``rules.until_time_budget``).
 
     The properties below are what a builder may read of any algorithm: the warm-start zoom
     (``top_k``, ``margin``) and None for options the algorithm does not have. Each variant
@@ -43,7 +44,7 @@ class SearchSpec:
     """
 
     algorithm: ClassVar[str] = "random"
-    num_samples: int = 16
+    num_samples: int | None = 16
 
     @property
     def rounds(self) -> int:
@@ -119,7 +120,9 @@ SEARCHES: dict[str, type[SearchSpec]] = {
 ALGORITHMS = tuple(SEARCHES)
 
 
-def search_spec(algorithm: str = "random", num_samples: int = 16, **options: Any) -> SearchSpec:
+def search_spec(
+    algorithm: str = "random", num_samples: int | None = 16, **options: Any
+) -> SearchSpec:
     """The variant for ``algorithm`` with ``options`` (already checked values, e.g. in a test)."""
     return SEARCHES[algorithm](num_samples, **options)
 

@@ -8,6 +8,7 @@ of caviar trusts the spec. The sections are parsed in ``sections``, the rules ac
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +28,14 @@ from caviar.spec.extras import (
 from caviar.spec.fields import get, no_unknown_keys
 from caviar.spec.limits import MAX_SEED, check_metric_name, check_numbers
 from caviar.spec.model import SweepSpec, max_iterations
-from caviar.spec.rules import check_fuse, check_metrics_not_in_space, check_pbt, check_trackers
+from caviar.spec.recommended import names_a_mode, recommended_sections
+from caviar.spec.rules import (
+    check_fuse,
+    check_metrics_not_in_space,
+    check_pbt,
+    check_trackers,
+    until_time_budget,
+)
 from caviar.spec.sections import (
     parse_budget,
     parse_confirm,
@@ -107,7 +115,11 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
         raise SpecError("name", f"use letters, digits, '_', '-' and '.', got {shown(name)}")
     check_numbers(raw)
     trained = _parse_trained(raw)
-    search = parse_search(raw.get("search", {}), trained.space)
+    # Neither search: nor scheduler: the recommended mode, as if its sections were written.
+    sections = {"search": raw.get("search", {}), "scheduler": raw.get("scheduler", "fifo")}
+    if not names_a_mode(raw):
+        sections = recommended_sections(max_iterations(trained.space), raw.get("fuse") is not None)
+    search = parse_search(sections["search"], trained.space)
     resources = parse_resources(raw.get("resources", {}))
     limits = _parse_limits(raw)
     confirm = parse_confirm(raw.get("confirm"))
@@ -117,11 +129,19 @@ def parse_spec(raw: Mapping[str, Any]) -> SweepSpec:
     tracker_options = parse_tracker_options(raw, loggers)
     fuse = parse_fuse(raw.get("fuse"))
     check_trackers(loggers, storage, fuse, tracker_options)
-    scheduler = parse_scheduler(
-        raw.get("scheduler", {"name": "fifo"}), max_iterations(trained.space), trained.space
-    )
+    scheduler = parse_scheduler(sections["scheduler"], max_iterations(trained.space), trained.space)
     check_pbt(search, scheduler, confirm, limits.max_trials)
     check_fuse(fuse, search, scheduler, confirm)
+    if until_time_budget(
+        sections["search"],
+        search,
+        scheduler,
+        limits.time_budget_s,
+        limits.max_trials,
+        confirm,
+        fuse,
+    ):
+        search = dataclasses.replace(search, num_samples=None)
     return SweepSpec(
         name=name,
         trainable=trained.trainable,

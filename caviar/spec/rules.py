@@ -21,7 +21,7 @@ from caviar.spec.model import (
 
 def check_search(search: SearchSpec, space: Space) -> None:
     """``coarse_to_fine`` needs 2 trials per round and a searched parameter to zoom in on."""
-    if not isinstance(search, CoarseToFineSearch):
+    if not isinstance(search, CoarseToFineSearch) or search.num_samples is None:
         return
     if search.num_samples < 2 * search.rounds:
         raise SpecError(
@@ -31,6 +31,38 @@ def check_search(search: SearchSpec, space: Space) -> None:
         )
     if not space.searched:
         raise SpecError("space", "coarse_to_fine needs at least one searched parameter")
+
+
+# The searches that can draw without a plan: each config comes from the seeded stream or the study.
+OPEN_ENDED = ("random", "tpe", "nsga2")
+
+
+def until_time_budget(
+    raw_search: Any,
+    search: SearchSpec,
+    scheduler: SchedulerSpec,
+    time_budget_s: float | None,
+    max_trials: int | None,
+    confirm: ConfirmSpec | None,
+    fuse: int | str | None,
+) -> bool:
+    """Whether the search samples until the time budget ends (Tune's ``num_samples=-1``): a time
+    budget and no trial count (neither ``search.num_samples`` nor ``budget.trials``).
+
+    Only searches that draw without a plan do: ``grid`` and ``coarse_to_fine`` plan their trials,
+    pbt its population, ``fuse:`` its bundles, and ``confirm:`` starts once the search has ended;
+    those keep ``num_samples``' default.
+    """
+    given = isinstance(raw_search, Mapping) and raw_search.get("num_samples") is not None
+    return (
+        time_budget_s is not None
+        and max_trials is None
+        and not given
+        and search.algorithm in OPEN_ENDED
+        and scheduler.name != "pbt"
+        and confirm is None
+        and fuse is None
+    )
 
 
 def check_metrics_not_in_space(metrics: Sequence[str], space: Space) -> None:

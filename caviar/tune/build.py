@@ -35,13 +35,14 @@ LIVE_FLUSH_S = 1.0
 
 @dataclass(frozen=True)
 class Search:
-    """What Tune gets for the search: the algorithm, its param_space, num_samples, and the
-    trials the sweep starts in all (for the progress line and steering)."""
+    """What Tune gets for the search: the algorithm, its param_space, num_samples (-1: until the
+    time budget ends), and the trials the sweep starts in all (None: as many as the budget allows;
+    for the progress line and steering)."""
 
     algorithm: Any
     param_space: dict[str, Any]
     num_samples: int
-    total: int
+    total: int | None
 
 
 def build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: Any = None) -> Any:
@@ -83,7 +84,9 @@ def build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: A
         *logger_callbacks(spec),
     ]
     if show_progress:
-        callbacks.append(ProgressCallback(search.total, spec.metric, spec.mode))
+        callbacks.append(
+            ProgressCallback(search.total, spec.metric, spec.mode, budget_s=spec.time_budget_s)
+        )
     return tune.Tuner(
         trainable(spec),
         param_space=search.param_space,
@@ -160,7 +163,7 @@ def build_search(spec: SweepSpec, warm: Any = None) -> Search:
     if spec.confirm is not None:
         searcher = confirming(searcher, spec.confirm, spec.seed, spec.objectives[0])
     planned = planned_trials(spec)
-    return Search(searcher, {}, planned, planned)
+    return Search(searcher, {}, -1 if planned is None else planned, planned)
 
 
 def _pbt_search(spec: SweepSpec) -> Search:
@@ -183,10 +186,11 @@ def build_searcher(
     space: Space,
     seed: int,
     objectives: Sequence[tuple[str, str]],
-    total: int,
+    total: int | None,
     warm: Any = None,
 ) -> Any:
-    """The searcher of ``search:`` drawing ``total`` configs from ``space``."""
+    """The searcher of ``search:`` drawing ``total`` configs from ``space`` (None: until the
+    time budget ends)."""
     if search.algorithm in ("tpe", "nsga2"):
         storage = None
         if warm is not None:  # the old trials, told to the study before the first suggestion
@@ -209,10 +213,14 @@ def build_searcher(
 
             space = zoomed_first_round(warm, space, mode, search.top_k, search.margin)
         return CoarseToFineSearcher(
-            space, seed, total, search.rounds, search.top_k, search.margin, metric, mode
+            space, seed, total or 0, search.rounds, search.top_k, search.margin, metric, mode
         )
     return SpaceSearcher(
-        space, seed=seed, total=total, grid=search.algorithm == "grid", repeats=search.num_samples
+        space,
+        seed=seed,
+        total=total,
+        grid=search.algorithm == "grid",
+        repeats=search.num_samples or 1,
     )
 
 

@@ -40,10 +40,21 @@ def ending(trial: Trial) -> dict[str, Any]:
 
 
 class ParquetResultsCallback(Callback):  # type: ignore[misc]
-    """Hands every trial event to a ``ResultsWriter``, in plain values."""
+    """Hands every trial event to a ``ResultsWriter``, in plain values.
+
+    One event Tune does not send: when the sweep's time budget runs out, Tune marks every live
+    trial TERMINATED within a step of its loop and tells no callback. So the trials started and
+    not ended are watched, and at the end of each step those Tune ended that way are halted
+    (STOPPED). An interrupt (Ctrl-C) ends Tune's loop between steps instead: its trials stay
+    RUNNING, for ``caviar resume``.
+    """
 
     def __init__(self, writer: ResultsWriter) -> None:
         self.writer = writer
+        self._live: dict[str, Trial] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_live": {}}  # Trials belong to one run of the tuner
 
     @property
     def store(self) -> SweepStore:
@@ -53,10 +64,12 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     def setup(self, *args: Any, **info: Any) -> None:
         self.writer.reset()
         self.writer.load()
+        self._live = {}
 
     def on_trial_start(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._live[trial.trial_id] = trial
         self.writer.start(trial.trial_id, trial.config)
 
     def on_trial_result(
@@ -67,6 +80,7 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._live.pop(trial.trial_id, None)
         self.writer.complete(
             trial.trial_id,
             trial.config,
@@ -76,10 +90,19 @@ class ParquetResultsCallback(Callback):  # type: ignore[misc]
     def on_trial_error(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._live.pop(trial.trial_id, None)
         self.writer.fail(trial.trial_id, trial.config, error_text(trial))
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        for trial_id, trial in list(self._live.items()):
+            if trial.status == Trial.TERMINATED:  # ended by Tune, untold: the time budget
+                del self._live[trial_id]
+                self.halt(trial)
         self.writer.step_end()  # raises the SweepFailed a trial's end found
+
+    def halt(self, trial: Trial) -> None:
+        """Tune stopped ``trial`` when the sweep's time budget ran out."""
+        self.writer.halt(trial.trial_id, trial.config)
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         known = known_trials(trials)
@@ -101,6 +124,7 @@ class FusedResultsCallback(ParquetResultsCallback):
     def on_trial_start(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._live[trial.trial_id] = trial
         fused.start(self.writer, trial.trial_id, trial.config)
 
     def on_trial_result(
@@ -111,6 +135,7 @@ class FusedResultsCallback(ParquetResultsCallback):
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._live.pop(trial.trial_id, None)
         fused.complete(
             self.writer,
             trial.trial_id,
@@ -121,7 +146,11 @@ class FusedResultsCallback(ParquetResultsCallback):
     def on_trial_error(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: Any
     ) -> None:
+        self._live.pop(trial.trial_id, None)
         fused.fail(self.writer, trial.trial_id, trial.config, error_text(trial))
+
+    def halt(self, trial: Trial) -> None:
+        fused.halt(self.writer, trial.trial_id, trial.config)
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         known = known_trials(trials)

@@ -26,6 +26,7 @@ from caviar.search.fusion import (
     stop_rule,
     unfused_note,
 )
+from caviar.search.plan import planned_count
 from caviar.search.streams import total_trials
 from caviar.spec.model import SweepSpec
 from caviar.trainables.adapter import trainable_config
@@ -73,7 +74,7 @@ class FusedSearcher(SpaceSearcher):
             seed=spec.seed,
             total=total,
             grid=spec.search.algorithm == "grid",
-            repeats=spec.search.num_samples,
+            repeats=planned_count(spec),
         )
         assert spec.data is not None and spec.fuse is not None
         configs = [self.config_at(i) for i in range(total)]
@@ -85,7 +86,7 @@ class FusedSearcher(SpaceSearcher):
             {**trial, STOP_KEY: dict(stop_rule), **shared} if MEMBERS_KEY in trial else trial
             for trial in plan
         ]
-        self.total = len(self.plan)
+        self.total: int = len(self.plan)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if self.count >= self.total:
@@ -180,7 +181,8 @@ def fused_scheduler(spec: SweepSpec) -> TrialScheduler:
 
 def fused_searcher(spec: SweepSpec) -> FusedSearcher:
     """The planning searcher; logs one line on the configs that fall back to unfused trials."""
-    total = total_trials(spec.space, spec.search.algorithm, spec.search.num_samples)
+    total = total_trials(spec.space, spec.search.algorithm, planned_count(spec))
+    assert total is not None  # fused bundles are planned up front (spec.rules.until_time_budget)
     rungs = actor_name(spec.sweep_uri) if spec.scheduler.name == "asha" else None
     searcher = FusedSearcher(spec, total, stop_rule(spec), rungs)
     if searcher.notes:

@@ -2,6 +2,8 @@
 
 Both show trials done / running / pending, failures, the best value of the sweep metric so far and
 an estimate of the time left (from the mean time per finished trial and the trials still to run).
+A sweep that samples until its time budget ends has no total: it shows the trials done and the
+budget's time left.
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ from caviar.objective import Objective, as_mode
 class ProgressCallback(Callback):  # type: ignore[misc]
     """Counts trials done/running and the best metric so far, for the person watching."""
 
-    def __init__(self, total: int, metric: str, mode: str, console: Console | None = None) -> None:
-        self.total = total
+    def __init__(
+        self,
+        total: int | None,
+        metric: str,
+        mode: str,
+        console: Console | None = None,
+        budget_s: float | None = None,
+    ) -> None:
+        self.total = total  # None: until the time budget ends
+        self.budget_s = budget_s
         self.metric = metric
         self.objective = Objective(metric, as_mode(mode))
         self.best = math.nan
@@ -47,7 +57,11 @@ class ProgressCallback(Callback):  # type: ignore[misc]
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                TextColumn("{task.completed}/{task.total} trials"),
+                TextColumn(
+                    "{task.completed} trials"
+                    if self.total is None
+                    else "{task.completed}/{task.total} trials"
+                ),
                 TextColumn("{task.fields[status]}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
@@ -61,7 +75,8 @@ class ProgressCallback(Callback):  # type: ignore[misc]
     ) -> None:
         self._running.add(trial.trial_id)
         # Trials added while the sweep runs (caviar dashboard) grow the total.
-        self.total = max(self.total, len(trials))
+        if self.total is not None:
+            self.total = max(self.total, len(trials))
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, total=self.total)
         self._show()
@@ -99,6 +114,8 @@ class ProgressCallback(Callback):  # type: ignore[misc]
 
     @property
     def pending(self) -> int:
+        if self.total is None:
+            return 0  # the searcher suggests as trials start: none waits to be drawn
         return max(0, self.total - self.done - len(self._running))
 
     def status(self) -> str:
@@ -110,17 +127,21 @@ class ProgressCallback(Callback):  # type: ignore[misc]
         )
 
     def eta_seconds(self, now: float | None = None) -> float | None:
-        """Time left: trials still to finish at the pace of those finished so far (None before one)."""
+        """Time left: trials still to finish at the pace of those finished so far (None before one);
+        without a total, what is left of the time budget."""
+        elapsed = (time.monotonic() if now is None else now) - self._started
+        if self.total is None:
+            return None if self.budget_s is None else max(0.0, self.budget_s - elapsed)
         if self.done == 0:
             return None
-        elapsed = (time.monotonic() if now is None else now) - self._started
         return elapsed / self.done * max(0, self.total - self.done)
 
     def line(self) -> str:
         """The plain progress line (no terminal)."""
         eta = self.eta_seconds()
         left = "" if eta is None else f", about {_duration(eta)} left"
-        return f"caviar: {self.done}/{self.total} trials done, {self.status()}{left}"
+        done = f"{self.done}" if self.total is None else f"{self.done}/{self.total}"
+        return f"caviar: {done} trials done, {self.status()}{left}"
 
     def _show(self, force: bool = False) -> None:
         if self._progress is not None:

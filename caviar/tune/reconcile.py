@@ -89,7 +89,8 @@ def reconcile(searcher: Searcher, trials: list[RestoredTrial]) -> Searcher:
     reconcile_optuna(base, trials)
     if isinstance(base, SpaceSearcher):  # trial i was created with config i
         base.count = len(trials)
-        if isinstance(confirming, ConfirmingSearcher) and base.count < base.total:
+        unfinished = base.total is None or base.count < base.total
+        if isinstance(confirming, ConfirmingSearcher) and unfinished:
             confirming.search_done, confirming.queue = False, None
     return base
 

@@ -13,6 +13,7 @@ Each refusal is a SpecError: one line, exit 2, nothing written.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 from caviar.errors import SpecError
@@ -97,7 +98,7 @@ def check_resume(sweep_uri: str) -> str | None:
         statuses
         and set(statuses.values()) <= ended
         and set(trials["status"].to_pylist()) <= ended
-        and len(statuses) >= planned_trials(spec)
+        and len(statuses) >= (planned_trials(spec) or math.inf)  # None: until the budget ends
     ):
         store.compact(keep_trials=set(statuses))  # what the killed driver may not have done
         store.prune_checkpoints(set(statuses))

@@ -171,10 +171,13 @@ def _fit(tuner: Any, spec: SweepSpec, pending: int) -> SweepOutcome:
     ended = ("TERMINATED", "ERROR", "STOPPED")
     unfinished = sum(n for s, n in statuses.items() if s not in ended)
     # Interrupted between trials, none is left running: then fewer trials than the sweep has ran
-    # (unless a person stopped the sweep: `caviar stop`, the dashboard).
+    # (unless a person stopped the sweep: `caviar stop`, the dashboard). A sweep with a time
+    # budget (with no trial count: planned None) may end with fewer.
+    planned = planned_trials(spec)
     missing = (
         spec.time_budget_s is None
-        and len(trials) < planned_trials(spec)
+        and planned is not None
+        and len(trials) < planned
         and not sweep_stopped(spec.sweep_uri)
     )
     return SweepOutcome(

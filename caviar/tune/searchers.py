@@ -50,13 +50,16 @@ def _objective(searcher: Searcher) -> Objective:
 
 
 class SpaceSearcher(Searcher):  # type: ignore[misc]
-    """Random search, or grid search (grid params crossed, ``repeats`` random draws per point)."""
+    """Random search, or grid search (grid params crossed, ``repeats`` random draws per point).
+
+    ``total`` None: the stream goes on until Tune stops asking (the sweep's time budget ends).
+    """
 
     def __init__(
         self,
         space: Space,
         seed: int,
-        total: int,
+        total: int | None,
         grid: bool = False,
         repeats: int = 1,
     ) -> None:
@@ -73,7 +76,7 @@ class SpaceSearcher(Searcher):  # type: ignore[misc]
         return config_at(self.space, self.seed, index, self.grid_points, self.repeats)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if self.count >= self.total:
+        if self.total is not None and self.count >= self.total:
             return Searcher.FINISHED  # type: ignore[no-any-return, return-value]
         config = self.config_at(self.count)
         self.count += 1
@@ -94,7 +97,8 @@ class SpaceSearcher(Searcher):  # type: ignore[misc]
 
     def grow(self, plan: SearchPlan) -> None:
         """Make ``plan.total`` trials in all (never fewer): the stream just goes on."""
-        self.total = max(self.total, plan.total)
+        if self.total is not None:
+            self.total = max(self.total, plan.total)
 
 
 class CoarseToFineSearcher(Searcher):  # type: ignore[misc]

@@ -91,6 +91,13 @@ def _same_sweep(tmp: Path) -> None:
     (tmp / "results" / "small" / "sweep.yaml").write_text(yaml.safe_dump(small_spec(tmp)))
 
 
+def _open_ended_sweep(tmp: Path) -> None:
+    """A sweep that samples until its time budget ends (no trial count)."""
+    spec = small_spec(tmp, search={"algorithm": "random"}, budget={"time_s": 60})
+    (tmp / "results" / "small").mkdir(parents=True)
+    (tmp / "results" / "small" / "sweep.yaml").write_text(yaml.safe_dump(spec))
+
+
 NAN = float("nan")
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY"
 # A user trainable (so that parameters need not be mlp knobs) and its metric.
@@ -153,6 +160,12 @@ GROW_CASES: dict[str, Case] = {
         "must be >= 1, got 0",
         setup=_same_sweep,
         args=("extend", "{tmp}/results/small", "--trials", "0"),
+    ),
+    "extend of a sweep without a trial count": Case(
+        "--trials",
+        "this sweep samples until its time budget ends and has no trial count to raise",
+        setup=_open_ended_sweep,
+        args=("extend", "{tmp}/results/small", "--trials", "2"),
     ),
     "continue of no sweep": Case(
         "SWEEP_DIR",

@@ -74,7 +74,10 @@ def test_sweep_yaml_holds_the_resolved_spec(form: str, keys: dict[str, Any]) -> 
     for key in ("mode", "resources", "max_concurrent", "max_failures", "seed", "storage"):
         assert key in resolved, key
     scheduler = resolved["scheduler"]
-    if scheduler["name"] == "asha":
+    if "search" not in keys and "scheduler" not in keys:  # the recommended mode, in full
+        assert resolved["search"]["algorithm"] == "tpe" and scheduler["name"] == "asha"
+        assert scheduler["reduction_factor"] == 3 and scheduler["stop_last_trials"] is True
+    elif scheduler["name"] == "asha":
         given = keys["scheduler"] if isinstance(keys["scheduler"], dict) else {}
         defaults = {"grace_period": 1, "reduction_factor": 4, "brackets": 1}  # Ray's own
         for key, value in defaults.items():
@@ -120,8 +123,11 @@ def test_report_show_and_ls_read_every_form(
     assert "Traceback" not in out.err and "forms" in out.out
     html = (tmp_path / "report.html").read_text()
     assert "<html" in html.lower()
-    # The rungs drawn are the resolved scheduler's, computed by Ray's own bracket code.
+    # The rungs drawn are the resolved scheduler's, computed by Ray's own bracket code. A sweep.yaml
+    # as written without search: and scheduler: predates the recommended mode: it ran fifo.
     resolved = yaml.safe_load(spec_yaml(parse_spec(raw)))["scheduler"]
+    if "search" not in raw and "scheduler" not in raw:
+        resolved = {"name": "fifo"}
     assert milestones(raw.get("scheduler"), Space.from_dict(raw["space"])) == rung_milestones(
         resolved
     )

@@ -43,3 +43,15 @@ def test_a_terminal_gets_a_live_bar() -> None:
     callback.on_experiment_end([])
     text = output.getvalue()
     assert "2/4 trials" in text and "best loss 0.5" in text and "pending" in text
+
+
+def test_a_sweep_sampling_until_its_budget_ends_shows_the_budget_left() -> None:
+    callback = ProgressCallback(
+        None, "loss", "min", console=Console(file=io.StringIO()), budget_s=60.0
+    )
+    drive(callback)
+    line = callback.line()
+    assert line.startswith("caviar: 2 trials done, 0 running, 0 pending, 1 failed"), line
+    assert "None" not in line and "left" in line
+    assert callback.eta_seconds(now=callback._started + 15) == pytest.approx(45.0)
+    assert callback.eta_seconds(now=callback._started + 90) == 0.0

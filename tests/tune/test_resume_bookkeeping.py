@@ -12,9 +12,11 @@ from ray.tune.schedulers import FIFOScheduler
 from ray.tune.search import Searcher
 
 from caviar.search_spaces import Space
+from caviar.spec.parse import parse_spec
 from caviar.tune.limits import TrialTimeLimit
 from caviar.tune.optuna_search import tpe_searcher
 from caviar.tune.reconcile import RestoredTrial, reconcile
+from caviar.tune.resolved import spec_yaml
 from caviar.tune.searchers import ConfirmingSearcher, SpaceSearcher
 from tests.conftest import run_cli
 from tests.results.synthetic import drive, make_callback, make_trials
@@ -70,8 +72,9 @@ def test_a_resume_after_num_samples_was_edited_refuses_in_one_line(tmp_path: Pat
     callback.setup()
     list(drive(callback, make_trials(2), range(1, 3)))
     callback.flush()
-    spec = yaml.safe_load((tmp_path / "s" / "sweep.yaml").read_text())
-    spec["search"] = {"algorithm": "random", "num_samples": 50}
+    written = yaml.safe_load((tmp_path / "s" / "sweep.yaml").read_text())
+    spec = yaml.safe_load(spec_yaml(parse_spec(written)))  # as run: the recommended mode
+    spec["search"]["num_samples"] = 50
     (tmp_path / "s" / "sweep.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     result = run_cli("resume", str(tmp_path / "s"))
     assert result.returncode == 2, result.stderr
