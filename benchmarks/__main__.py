@@ -100,7 +100,11 @@ SIZING = (
 
 
 def assemble(
-    sections: list[str], seconds: dict[str, float], quick: bool, info: dict[str, str]
+    sections: list[str],
+    seconds: dict[str, float],
+    quick: bool,
+    info: dict[str, str],
+    estimated: float | None = None,
 ) -> str:
     command = "make bench" if not quick else "python -m benchmarks --quick"
     timing = ", ".join(f"{name} {s / 60:.1f} min" for name, s in seconds.items())
@@ -115,7 +119,8 @@ def assemble(
         f"- command: `{command}`"
         + (" (smoke-test sizes: not the published numbers)" if quick else ""),
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- duration: {timing}",
+        f"- duration: {timing}; total {sum(seconds.values()) / 60:.0f} min"
+        + (f" (estimated before the run: {estimated:.0f} min)" if estimated else ""),
         "",
         SIZING,
         "",
@@ -137,10 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     info = machine()  # the load average before the benchmarks add their own
     chosen = [name for name in BENCHMARKS if name in args.only]
+    estimated = None
     if not args.quick:
         minutes = estimated_minutes(chosen)
+        estimated = sum(minutes.values())
         each = ", ".join(f"{name} {m:.0f}" for name, m in minutes.items())
-        print(f"estimated total: {sum(minutes.values()):.0f} min ({each})", flush=True)
+        print(f"estimated total: {estimated:.0f} min ({each})", flush=True)
     sections, seconds = [], {}
     failed = []
     with tempfile.TemporaryDirectory(prefix="caviar-bench-") as tmp:
@@ -153,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(name)
             sections.append(text)
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(assemble(sections, seconds, args.quick, info))
+    args.results.write_text(assemble(sections, seconds, args.quick, info, estimated))
     print(f"wrote {args.results}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 

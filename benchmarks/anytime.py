@@ -55,6 +55,10 @@ class Run:
         """The test accuracy of the model selected at the end of the process."""
         return self.test_at(float("inf"))
 
+    def first_report(self) -> float:
+        """When the first epoch was reported, in seconds since launch (NaN: none was)."""
+        return float(self.reports["t"].min()) if len(self.reports) else float("nan")
+
     def time_to(self, target: float) -> float:
         """The first time the selected model's test accuracy reaches ``target`` (NaN: never)."""
         steps = self.selected()

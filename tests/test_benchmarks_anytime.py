@@ -130,12 +130,14 @@ def test_every_tool_gets_the_same_space(name: str) -> None:
 def test_caviars_own_test_score_is_its_best_trials_where_written() -> None:
     trials = pd.DataFrame(
         {
+            "trial_id": ["a", "b", "c"],
             "val_accuracy": [0.9, 0.8, 0.95],
             "test_accuracy": [0.7, float("nan"), float("nan")],  # only selected trials scored
         }
     )
-    assert own_test_score(trials) == 0.7
-    assert math.isnan(own_test_score(trials.drop(columns="test_accuracy")))
+    assert own_test_score(trials) == (0.7, "a")
+    score, trial = own_test_score(trials.drop(columns="test_accuracy"))
+    assert math.isnan(score) and trial is None
 
 
 def test_the_estimate_adds_each_runs_budget_and_overhead() -> None:
@@ -174,3 +176,33 @@ def test_every_caviar_mode_is_a_spec_caviar_accepts(
     assert set(PEERS).isdisjoint({label})
     if label == RECOMMENDED:  # whatever this caviar resolves a spec without them to
         assert "search" not in spec and "scheduler" not in spec
+
+
+def _mode_run(mode: str, seed: int, rows: list[tuple[float, float, float]]) -> Run:
+    frame = pd.DataFrame(rows, columns=["t", "val_accuracy", "test_accuracy"])
+    return Run(mode, seed, 30.0, frame, trials=len(rows))
+
+
+def test_claims_count_a_tool_with_no_model_by_t_as_zero_and_pair_asha_with_fifo() -> None:
+    from benchmarks.mnist1d import _claims
+    from benchmarks.modes import RANDOM_ASHA, RANDOM_FIFO
+
+    optuna, ray = list(PEERS)[:2]
+    runs = []
+    for seed in range(2):
+        runs += [
+            _mode_run(RECOMMENDED, seed, [(5.0, 0.9, 0.95)]),
+            _mode_run(optuna, seed, [(2.0, 0.8, 0.90)]),
+            _mode_run(ray, seed, [(25.0, 0.99, 0.99)]),  # after T = 20 s: no model by T
+            _mode_run(RANDOM_FIFO, seed, [(8.0, 0.9, 0.95)]),
+            _mode_run(RANDOM_ASHA, seed, [(4.0, 0.9, 0.95)]),
+        ]
+    claims = _claims(PROBLEMS["mnist1d_cnn"], runs, 20.0)
+    # >= Optuna, >= Ray Tune (no model by T), >= the paper's 0.94, ASHA 4 s / fifo 8 s = 0.5
+    assert [ok for _, ok in claims] == [True, True, True, True], claims
+    assert "first epoch reported at 5.0 s against 2.0 s" in claims[0][0]
+    assert "never" in claims[1][0] or "0.000" in claims[1][0]
+    slower = [r for r in runs if r.mode != RANDOM_ASHA] + [
+        _mode_run(RANDOM_ASHA, seed, [(6.0, 0.9, 0.95)]) for seed in range(2)
+    ]
+    assert not _claims(PROBLEMS["mnist1d_cnn"], slower, 20.0)[-1][1]  # 6 / 8 > 0.5
