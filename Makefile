@@ -38,7 +38,8 @@ test: lint chromium
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
-# Every benchmark, rewriting benchmarks/RESULTS.md (about 2.5 h on 2 quiet cores; see its head).
+# Every benchmark, rewriting benchmarks/RESULTS.md (sized to about 100 min on 2 quiet cores; it
+# prints its estimate first, and RESULTS.md's head says how it is sized).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 

@@ -1,7 +1,7 @@
 """Run every benchmark and (re)write benchmarks/RESULTS.md from what they measured.
 
-    python -m benchmarks                 # the full size (make bench), about 2.5 h on 2 cores
-                                         # (mnist1d.py alone: 5 seeds x 12 contestants x 2 problems)
+    python -m benchmarks                 # the full size (make bench): it prints its estimate
+                                         # first (about 100 min on 2 quiet cores)
     python -m benchmarks --quick         # every benchmark at its smoke-test size
     python -m benchmarks --only overhead scaling
 
@@ -37,6 +37,22 @@ BENCHMARKS = (
     "dashboard",
 )
 PLOTTING = {"overhead", "time_to_target", "scaling", "mnist1d"}
+# Minutes each benchmark takes at full size on 2 quiet cores (its last full run; results_scale,
+# warm_start and dashboard were measured on a loaded machine and are scaled down here); the
+# anytime benchmark's comes from its sizes (benchmarks.modes.estimate).
+MINUTES = {
+    "startup": 1.5,
+    "overhead": 3.6,
+    "time_to_target": 4.7,
+    "scaling": 2.1,
+    "results_store": 0.5,
+    "results_scale": 4.0,
+    "fused": 5.8,
+    "warm_start": 6.0,
+    "dashboard": 2.0,
+}
+# What the full run is sized to: one quiet 2-core machine, about this many minutes.
+FITS_MINUTES = 100
 # A benchmark that ran but found one of its claims not holding exits with this code; its section
 # (which says so) is kept, and the run as a whole fails.
 CLAIMS_FAILED = 3
@@ -63,8 +79,32 @@ def run_one(name: str, quick: bool, plots: Path, out: Path) -> tuple[str, float]
     return out.read_text(), seconds
 
 
+def estimated_minutes(names: list[str]) -> dict[str, float]:
+    """Each benchmark's estimated minutes at full size."""
+    from benchmarks.modes import FULL, estimate
+
+    return {
+        name: estimate(FULL, list(FULL.budgets)) / 60 if name == "mnist1d" else MINUTES[name]
+        for name in names
+    }
+
+
+SIZING = (
+    "Sizing: the full run is sized to fit one quiet 2-core machine in about "
+    f"{FITS_MINUTES} minutes (`python -m benchmarks` prints its estimate first). The anytime "
+    "benchmark (mnist1d.py) takes most of it: every caviar mode and every peer on MNIST-1D with "
+    "the mlp, at a short wall budget, 5 seeds; on MNIST-1D with the cnn and on digits only the "
+    "recommended mode, random + fifo (on the cnn also random + ASHA, for ASHA's time to target) "
+    "and the three peers, 5 seeds. The other benchmarks run at the sizes their sections state."
+)
+
+
 def assemble(
-    sections: list[str], seconds: dict[str, float], quick: bool, info: dict[str, str]
+    sections: list[str],
+    seconds: dict[str, float],
+    quick: bool,
+    info: dict[str, str],
+    estimated: float | None = None,
 ) -> str:
     command = "make bench" if not quick else "python -m benchmarks --quick"
     timing = ", ".join(f"{name} {s / 60:.1f} min" for name, s in seconds.items())
@@ -79,7 +119,10 @@ def assemble(
         f"- command: `{command}`"
         + (" (smoke-test sizes: not the published numbers)" if quick else ""),
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- duration: {timing}",
+        f"- duration: {timing}; total {sum(seconds.values()) / 60:.0f} min"
+        + (f" (estimated before the run: {estimated:.0f} min)" if estimated else ""),
+        "",
+        SIZING,
         "",
         table(["machine", ""], [[key, value] for key, value in info.items()], align="ll"),
         "",
@@ -98,6 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         PLOTS if args.results == HERE / "RESULTS.md" else args.results.parent / "plots"
     )
     info = machine()  # the load average before the benchmarks add their own
+    chosen = [name for name in BENCHMARKS if name in args.only]
+    estimated = None
+    if not args.quick:
+        minutes = estimated_minutes(chosen)
+        estimated = sum(minutes.values())
+        each = ", ".join(f"{name} {m:.0f}" for name, m in minutes.items())
+        print(f"estimated total: {estimated:.0f} min ({each})", flush=True)
     sections, seconds = [], {}
     failed = []
     with tempfile.TemporaryDirectory(prefix="caviar-bench-") as tmp:
@@ -110,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(name)
             sections.append(text)
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(assemble(sections, seconds, args.quick, info))
+    args.results.write_text(assemble(sections, seconds, args.quick, info, estimated))
     print(f"wrote {args.results}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 

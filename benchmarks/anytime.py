@@ -9,16 +9,13 @@ never take part in selection.
 
 from __future__ import annotations
 
-import statistics
-import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import figure, fmt, save_plot
+from benchmarks.common import band, figure, save_plot
 
 
 @dataclass
@@ -31,6 +28,8 @@ class Run:
     reports: pd.DataFrame  # t (s since launch), val_accuracy, test_accuracy
     trials: int
     notes: list[str] = field(default_factory=list)
+    # caviar's own test score of its best trial (trials.parquet's test_accuracy), where it has one
+    caviar_test: float = float("nan")
 
     def selected(self) -> pd.DataFrame:
         """The staircase of the best-by-validation model: t, val_accuracy, test_accuracy."""
@@ -56,29 +55,15 @@ class Run:
         """The test accuracy of the model selected at the end of the process."""
         return self.test_at(float("inf"))
 
+    def first_report(self) -> float:
+        """When the first epoch was reported, in seconds since launch (NaN: none was)."""
+        return float(self.reports["t"].min()) if len(self.reports) else float("nan")
+
     def time_to(self, target: float) -> float:
         """The first time the selected model's test accuracy reaches ``target`` (NaN: never)."""
         steps = self.selected()
         hits = steps[steps["test_accuracy"] >= target]
         return float(hits["t"].iloc[0]) if len(hits) else float("nan")
-
-
-def mean_spread(values: Sequence[float], digits: int = 3) -> str:
-    """'mean ± sd' over the finite values, noting how many were missing ('never')."""
-    finite = [v for v in values if v == v]
-    if not finite:
-        return "never" if values else "-"
-    text = fmt(statistics.fmean(finite), digits)
-    if len(finite) > 1:
-        text += f" ± {fmt(statistics.stdev(finite), digits)}"
-    if len(finite) < len(values):
-        text += f" ({len(values) - len(finite)} of {len(values)} never)"
-    return text
-
-
-def mean(values: Sequence[float]) -> float:
-    finite = [v for v in values if v == v]
-    return statistics.fmean(finite) if finite else float("nan")
 
 
 def plot(runs: list[Run], title: str, end: float, plot_dir: Path, name: str) -> Path:
@@ -87,15 +72,8 @@ def plot(runs: list[Run], title: str, end: float, plot_dir: Path, name: str) -> 
     fig, ax = figure(plot_dir, figsize=(9, 5.5))
     for mode in dict.fromkeys(r.mode for r in runs):
         stack = np.vstack([r.at(grid) for r in runs if r.mode == mode])
-        if np.isnan(stack).all():
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN before a mode's first report
-            middle = np.nanmean(stack, axis=0)
-            low, high = np.nanmin(stack, axis=0), np.nanmax(stack, axis=0)
-        (line,) = ax.plot(grid, middle, label=mode, linewidth=1.4)
-        if len(stack) > 1:
-            ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.12)
+        if not np.isnan(stack).all():
+            band(ax, grid, stack, mode)
     ax.set_xlabel("wall time since the tool's process was launched (s)")
     ax.set_ylabel("test accuracy of the best-by-validation model")
     ax.set_title(f"{title}: anytime test accuracy (mean over seeds, band: min-max)")

@@ -1,16 +1,17 @@
 """What every benchmark shares: its command line, running a caviar sweep in-process, the machine,
-memory, tables and plots."""
+memory, tables (one row per mode, mean ± sd over seeds) and plots."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import statistics
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOTS = Path(__file__).resolve().parent / "plots"
@@ -135,6 +136,59 @@ def fmt(value: float, digits: int = 2) -> str:
     return "-" if value != value else f"{value:,.{digits}f}"
 
 
+def mean_spread(values: Sequence[float], digits: int = 3) -> str:
+    """'mean ± sd' over the finite values, noting how many were missing ('never')."""
+    finite = [v for v in values if v == v]
+    if not finite:
+        return "never" if values else "-"
+    text = fmt(statistics.fmean(finite), digits)
+    if len(finite) > 1:
+        text += f" ± {fmt(statistics.stdev(finite), digits)}"
+    if len(finite) < len(values):
+        text += f" ({len(values) - len(finite)} of {len(values)} never)"
+    return text
+
+
+def mean(values: Sequence[float]) -> float:
+    """The mean of the finite values (NaN: none)."""
+    finite = [v for v in values if v == v]
+    return statistics.fmean(finite) if finite else float("nan")
+
+
+class Seeded(Protocol):
+    """A run of one mode at one seed (each benchmark's own Run)."""
+
+    mode: str
+    seed: int
+
+
+R = TypeVar("R", bound=Seeded)
+# One column of a per-mode table: what it reads from a run, and the digits it is shown with.
+Column = tuple[Callable[[Any], float], int]
+
+
+def mode_rows(runs: Sequence[R], columns: Sequence[Column]) -> list[list[str]]:
+    """One table row per mode, in the order the modes first ran: the mode, then each column's
+    mean ± sd over that mode's runs (seeds)."""
+    rows = []
+    for mode in dict.fromkeys(r.mode for r in runs):
+        mine = [r for r in runs if r.mode == mode]
+        rows.append(
+            [mode, *(mean_spread([get(r) for r in mine], digits) for get, digits in columns)]
+        )
+    return rows
+
+
+def paired(runs: Sequence[R], first: str, second: str) -> list[tuple[R, R]]:
+    """(run of ``first``, run of ``second``) at every seed where both ran: paired comparisons."""
+    pairs = []
+    for seed in sorted({r.seed for r in runs}):
+        at = {r.mode: r for r in runs if r.seed == seed}
+        if first in at and second in at:
+            pairs.append((at[first], at[second]))
+    return pairs
+
+
 def section_parser(doc: str | None, quick: str, plots: bool = True) -> argparse.ArgumentParser:
     """The options every benchmark takes: --quick, --out (its RESULTS.md section) and --plots."""
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
@@ -162,6 +216,22 @@ def figure(plot_dir: Path, *grid: int, **subplots: Any) -> tuple[Any, Any]:
 
     plot_dir.mkdir(parents=True, exist_ok=True)
     return plt.subplots(*grid, **subplots)
+
+
+def band(ax: Any, grid: Any, stack: Any, label: str) -> None:
+    """One mode's curve on ``ax``: the mean over seeds (rows of ``stack``, NaN where a seed has no
+    value yet) and, with more than one seed, its min-max band."""
+    import warnings
+
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN before a mode's first value
+        middle = np.nanmean(stack, axis=0)
+        low, high = np.nanmin(stack, axis=0), np.nanmax(stack, axis=0)
+    (line,) = ax.plot(grid, middle, label=label, linewidth=1.4)
+    if len(stack) > 1:
+        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.12)
 
 
 def save_plot(fig: Any, plot_dir: Path, name: str) -> Path:

@@ -4,12 +4,15 @@
 
 - ``optuna``: Optuna in one process, TPE sampler + HyperbandPruner, ``study.optimize(n_jobs=CPUs,
   timeout=budget)``; the objective reports val_accuracy each epoch and asks ``should_prune``.
+  Optuna's ``timeout`` only stops new trials, so the objective also stops its trial at the budget
+  (as Ray Tune's ``time_budget_s`` and caviar's ``budget.time_s`` stop theirs): the process then
+  ends near the budget, as the others do, instead of finishing every running trial.
 - ``ray_asha``: plain Ray Tune with its defaults: ``Tuner`` + ``ASHAScheduler(max_t=epochs)``, the
   BasicVariantGenerator (random search), one CPU per trial, ``time_budget_s=budget``.
 - ``ray_optuna``: the same Tuner with ``OptunaSearch`` (TPE) as its search algorithm.
 
-Same space (benchmarks.problems.SPACE), same model and epochs (anytime_trainables.train_torch),
-same wall budget as the caviar modes. Every reported epoch becomes one row of ``--out``: trial,
+Same space (the problem's, benchmarks.problems), same model, training loop and epochs (caviar's
+built-in family, anytime_trainables.train_builtin), same wall budget as the caviar modes. Every reported epoch becomes one row of ``--out``: trial,
 iteration, val_accuracy, val_loss, test_accuracy, wall_clock.
 """
 
@@ -24,25 +27,29 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.anytime_trainables import train_torch
-from benchmarks.problems import FIXED, PROBLEMS, optuna_params, ray_space
+from benchmarks.anytime_trainables import train_builtin
+from benchmarks.problems import PROBLEMS, Problem, optuna_params, ray_space
 
 TOOLS = ("optuna", "ray_asha", "ray_optuna")
 COLUMNS = ["trial", "iteration", "val_accuracy", "val_loss", "test_accuracy", "wall_clock"]
 
 
-def run_optuna(problem: str, epochs: int, budget: float, seed: int, jobs: int) -> pd.DataFrame:
+def run_optuna(
+    problem: Problem, arrays: str, epochs: int, budget: float, seed: int, jobs: int
+) -> pd.DataFrame:
     """TPE + HyperbandPruner with n_jobs threads, until the timeout."""
     import threading
+    import time
 
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     rows: list[dict[str, Any]] = []
     lock = threading.Lock()
+    deadline = time.time() + budget
 
     def objective(trial: optuna.Trial) -> float:
-        config = {**optuna_params(trial), **FIXED, "seed": trial.number}
+        config = {**optuna_params(trial, problem.space), **problem.fixed, "seed": trial.number}
         best = 0.0
 
         def report(epoch: int, metrics: dict[str, float]) -> bool:
@@ -51,9 +58,9 @@ def run_optuna(problem: str, epochs: int, budget: float, seed: int, jobs: int) -
                 rows.append({"trial": str(trial.number), "iteration": epoch, **metrics})
             best = max(best, metrics["val_accuracy"])
             trial.report(metrics["val_accuracy"], epoch)
-            return bool(trial.should_prune())
+            return bool(trial.should_prune()) or time.time() > deadline
 
-        train_torch(config, problem, epochs, report)
+        train_builtin(problem.model, config, arrays, epochs, report)
         return best
 
     study = optuna.create_study(
@@ -69,17 +76,17 @@ def _ray_trainable(config: dict[str, Any]) -> None:
     from ray import tune
 
     config = dict(config)
-    problem, epochs = config.pop("problem"), int(config.pop("epochs"))
+    model, rows, epochs = config.pop("model"), config.pop("problem"), int(config.pop("epochs"))
 
     def report(epoch: int, metrics: dict[str, float]) -> bool:
         tune.report(metrics)
         return False  # ASHA stops the trial inside tune.report
 
-    train_torch(config, problem, epochs, report)
+    train_builtin(model, config, rows, epochs, report)
 
 
 def run_ray(
-    problem: str, epochs: int, budget: float, seed: int, searcher: str, storage: Path
+    problem: Problem, rows: str, epochs: int, budget: float, seed: int, searcher: str, storage: Path
 ) -> pd.DataFrame:
     """A Tuner with ASHA (Ray's defaults but max_t), random or OptunaSearch, until the budget."""
     import ray
@@ -100,9 +107,10 @@ def run_ray(
         tuner = tune.Tuner(
             _ray_trainable,
             param_space={
-                **ray_space(),
-                **FIXED,
-                "problem": problem,
+                **ray_space(problem.space),
+                **problem.fixed,
+                "model": problem.model,
+                "problem": rows,
                 "epochs": epochs,
                 "seed": tune.randint(0, 2**31 - 1),
             },
@@ -141,12 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="default: the problem's")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    epochs = args.epochs or PROBLEMS[args.problem].epochs
+    problem = PROBLEMS[args.problem]
+    epochs = args.epochs or problem.epochs
     if args.tool == "optuna":
-        frame = run_optuna(str(args.arrays), epochs, args.budget, args.seed, os.cpu_count() or 1)
+        jobs = os.cpu_count() or 1
+        frame = run_optuna(problem, str(args.arrays), epochs, args.budget, args.seed, jobs)
     else:
         with tempfile.TemporaryDirectory(prefix="caviar-bench-ray-") as storage:
             frame = run_ray(
+                problem,
                 str(args.arrays),
                 epochs,
                 args.budget,

@@ -19,7 +19,6 @@ same order for fifo and ASHA at one seed, so that comparison is paired.
 from __future__ import annotations
 
 import shutil
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,12 +28,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.anytime import mean_spread
 from benchmarks.common import (
     PLOTS,
+    band,
     emit,
     figure,
     fmt,
+    mean,
+    mode_rows,
+    paired,
     ray_session,
     run_caviar,
     save_plot,
@@ -208,26 +210,20 @@ def run(size: Size, plot_dir: Path | None = PLOTS) -> tuple[str, list[Run]]:
 
 
 def section(runs: list[Run], size: Size, skipped: dict[str, str], plot: Path | None) -> str:
-    modes = list(dict.fromkeys(r.mode for r in runs))
-    rows = []
-    for mode in modes:
-        mine = [r for r in runs if r.mode == mode]
-        rows.append(
-            [
-                mode,
-                mean_spread([r.time_to_target_s for r in mine], 1),
-                mean_spread([r.best_at_budget for r in mine], 4),
-                mean_spread([r.best_final for r in mine], 4),
-                mean_spread([r.wall_s for r in mine], 1),
-                mean_spread([float(r.trials) for r in mine], 0),
-                mean_spread([float(r.epochs_trained) for r in mine], 0),
-            ]
-        )
-    ratios = []
-    for seed in sorted({r.seed for r in runs}):
-        by_mode = {r.mode: r for r in runs if r.seed == seed}
-        if FIFO in by_mode and ASHA in by_mode:
-            ratios.append(by_mode[ASHA].time_to_target_s / by_mode[FIFO].time_to_target_s)
+    rows = mode_rows(
+        runs,
+        [
+            (lambda r: r.time_to_target_s, 1),
+            (lambda r: r.best_at_budget, 4),
+            (lambda r: r.best_final, 4),
+            (lambda r: r.wall_s, 1),
+            (lambda r: float(r.trials), 0),
+            (lambda r: float(r.epochs_trained), 0),
+        ],
+    )
+    ratios = [
+        asha.time_to_target_s / fifo.time_to_target_s for fifo, asha in paired(runs, FIFO, ASHA)
+    ]
     lines = [
         "## Time to target (time_to_target.py)",
         "",
@@ -258,13 +254,12 @@ def section(runs: list[Run], size: Size, skipped: dict[str, str], plot: Path | N
         "",
     ]
     if ratios:
-        finite = [r for r in ratios if r == r]
         per_seed = ", ".join(fmt(r, 2) for r in ratios)
-        mean = statistics.fmean(finite) if finite else float("nan")
+        average = mean(ratios)
         lines.append(
             "ASHA's time to target as a fraction of random + fifo's, per seed (same trials): "
-            f"{per_seed}; mean {fmt(mean, 2)} (claim: <= 0.5: "
-            f"{'held' if mean <= 0.5 else 'did NOT hold'})."
+            f"{per_seed}; mean {fmt(average, 2)} (claim: <= 0.5: "
+            f"{'held' if average <= 0.5 else 'did NOT hold'})."
         )
         lines.append("")
     lines += _versus_panda(runs)
@@ -283,11 +278,7 @@ def _versus_panda(runs: list[Run]) -> list[str]:
         if mode == PANDA:
             continue
         better = ties = faster = 0
-        for seed in seeds:
-            by_mode = {r.mode: r for r in runs if r.seed == seed}
-            if mode not in by_mode or PANDA not in by_mode:
-                continue
-            ours, panda = by_mode[mode], by_mode[PANDA]
+        for ours, panda in paired(runs, mode, PANDA):
             better += ours.best_at_budget > panda.best_at_budget
             ties += ours.best_at_budget == panda.best_at_budget
             ours_t = (
@@ -321,18 +312,7 @@ def plot_curves(runs: list[Run], size: Size, plot_dir: Path) -> Path:
             y = np.where(idx >= 0, best[np.clip(idx, 0, None)], np.nan)
             y[grid > r.wall_s] = np.nan if mode == PANDA else best[-1]
             ys.append(y)
-        stack = np.vstack(ys)
-        with np.errstate(all="ignore"):
-            mean = np.nanmean(stack, axis=0) if stack.size else grid * np.nan
-        (line,) = ax.plot(grid, mean, label=mode)
-        if len(ys) > 1:
-            ax.fill_between(
-                grid,
-                np.nanmin(stack, axis=0),
-                np.nanmax(stack, axis=0),
-                color=line.get_color(),
-                alpha=0.15,
-            )
+        band(ax, grid, np.vstack(ys), mode)
     ax.axhline(size.target, color="grey", linestyle="--", linewidth=1, label="target")
     ax.set_xlabel("wall time since sweep start (s)")
     ax.set_ylabel("best val_accuracy so far")

@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = {
     "## Start-up: a 2-trial sweep, whole process (startup.py)": "| ray.init (embedded Ray",
-    "## Anytime test accuracy: MNIST-1D and digits (mnist1d.py)": "| caviar random + ASHA |",
+    "## Anytime test accuracy: MNIST-1D (mlp, cnn) and digits (mnist1d.py)": "| caviar random + ASHA |",
+    "### MNIST-1D, cnn (mnist1d.py)": "| caviar recommended (no search:, no scheduler:) |",
     "## Orchestration overhead (overhead.py)": "| caviar (run_sweep, ASHA) |",
     "## Time to target (time_to_target.py)": "| caviar random + ASHA |",
     "## Scaling (scaling.py)": "| 2 |",
@@ -44,5 +45,6 @@ def test_every_benchmark_runs_quick_and_writes_its_table(tmp_path: Path) -> None
         section = text.split(heading, 1)[1].split("\n## ", 1)[0]
         assert row in section, f"{heading} has no row {row!r}:\n{section}"
     assert "Failed" not in text
-    for plot in ("time_to_target.png", "scaling.png", "anytime_mnist1d.png"):
+    plots = ("time_to_target.png", "scaling.png", "anytime_mnist1d.png", "anytime_mnist1d_cnn.png")
+    for plot in plots:
         assert (tmp_path / "plots" / plot).stat().st_size > 1000
