@@ -31,6 +31,7 @@ from caviar.results.parts import (
     latest_per_key,
     salvage_row_groups,
 )
+from caviar.results.schema import SUPERSEDED
 
 if TYPE_CHECKING:
     from caviar.results.store import CompactionReport, SweepStore
@@ -60,10 +61,12 @@ def compact(
     keep_trials: Collection[str] | None = None,
     big_rows: int = BIG_PART_ROWS,
 ) -> CompactionReport:
-    """Drop other trials' rows (``keep_trials``), then merge each run of small parts."""
+    """Drop other trials' rows (``keep_trials``, the end of a sweep: then also the rows a newer
+    part replaces), then merge each run of small parts."""
     try:
         if keep_trials is not None:
             _drop_other_trials(store, report, set(keep_trials))
+            _drop_replaced_rows(store)
         parts = _parts(store)
         for part in parts:
             if part.rows is None and not repair:
@@ -186,6 +189,66 @@ def _drop_other_trials(store: SweepStore, report: CompactionReport, keep: set[st
         if table is None:
             continue
         kept = table.filter(pc.is_in(table["trial_id"], value_set=wanted))
+        if kept.num_rows:
+            store.append_curves(kept, sequence)  # same sequence: it takes the original's place
+        _delete(store, path)
+
+
+def _drop_replaced_rows(store: SweepStore) -> None:
+    """Rewrite the parts that hold a row which a newer part replaces or cancels (a trial that
+    restarted reported that iteration again, or left a tombstone), so that the files read directly
+    (duckdb, polars, pandas) hold each (trial_id, iteration) once, as caviar's readers see them.
+
+    Only the keys are read to decide (bounded by the sweep's row count, two columns); parts are
+    rewritten oldest first, so a kill between two rewrites never brings a cancelled row back: a
+    tombstone goes only after every older row it cancels.
+    """
+    parts = store.curve_parts()
+    keys: list[pa.Table] = []
+    for index, (_, path) in enumerate(parts):
+        try:
+            names = pq.read_schema(path, filesystem=store.filesystem).names
+        except FileNotFoundError:
+            raise _Vanished from None
+        except (OSError, pa.ArrowInvalid):
+            return  # unreadable: compaction reports it
+        table = _read(store, path, [c for c in ("trial_id", "iteration", SUPERSEDED) if c in names])
+        if table is None:
+            return  # an unreadable part could hold anything: leave it to `caviar compact --repair`
+        rows = table.num_rows
+        tombstone = (
+            pc.fill_null(table[SUPERSEDED], False)
+            if SUPERSEDED in names
+            else pa.array([False] * rows, pa.bool_())
+        )
+        keys.append(
+            pa.table(
+                {
+                    "trial_id": table["trial_id"].cast(pa.string()),
+                    "iteration": table["iteration"].cast(pa.int64()),
+                    "part": pa.array([index] * rows, pa.int64()),
+                    "row": pa.array(range(rows), pa.int64()),
+                    "tombstone": tombstone,
+                }
+            )
+        )
+    if not keys:
+        return
+    every = pa.concat_tables(keys)
+    newest = every.group_by(["trial_id", "iteration"], use_threads=False).aggregate(
+        [("part", "max")]
+    )
+    every = every.join(newest, ["trial_id", "iteration"])
+    keep = pc.and_(pc.equal(every["part"], every["part_max"]), pc.invert(every["tombstone"]))
+    every = every.append_column("keep", keep)
+    for index, (sequence, path) in enumerate(parts):
+        mine = every.filter(pc.equal(every["part"], index)).sort_by("row")
+        if pc.all(mine["keep"]).as_py() is not False:
+            continue
+        table = _read(store, path)
+        if table is None:
+            return
+        kept = drop_superseded(table.filter(mine["keep"]))
         if kept.num_rows:
             store.append_curves(kept, sequence)  # same sequence: it takes the original's place
         _delete(store, path)

@@ -115,3 +115,31 @@ def test_a_fresh_driver_supersedes_rows_written_by_the_one_before(tmp_path: Path
     assert set(curves["attempt"]) == {1.0}
     assert raw_keys(sweep) == [(trial.trial_id, i) for i in range(1, 6)]
     assert caviar.read_trials(str(sweep)).iloc[0]["iterations"] == 5
+
+
+def test_a_row_reported_again_after_a_big_part_is_stored_once_in_the_files(
+    tmp_path: Path,
+) -> None:
+    # The first part is much bigger than the second, so tiered compaction never merges the two:
+    # the end of the sweep must still rewrite the older part without the replaced rows.
+    sweep = tmp_path / "sweep"
+    callback = make_callback(sweep)
+    callback.setup()
+    trial, other = make_trials(2)
+    callback.on_trial_start(0, [trial, other], trial)
+    report(callback, trial, range(1, 7))
+    report(callback, other, range(1, 41))
+    callback.flush()
+    report(callback, trial, range(4, 5), offset=10.0)  # paused after 4, restored at 3 (PBT)
+    callback.flush()
+    report(callback, trial, range(5, 7), offset=10.0)
+    finish(callback, [trial, other])
+
+    keys = raw_keys(sweep)
+    assert len(keys) == len(set(keys)) == 6 + 40
+    raw = duckdb.sql(
+        f"select iteration, attempt from read_parquet('{sweep}/curves/*.parquet', "
+        f"union_by_name=true) where trial_id = '{trial.trial_id}' order by iteration"
+    ).fetchall()
+    assert raw == [(1, 0.0), (2, 0.0), (3, 0.0), (4, 10.0), (5, 10.0), (6, 10.0)]
+    assert all(SUPERSEDED not in pq.read_schema(p).names for p in (sweep / "curves").iterdir())
