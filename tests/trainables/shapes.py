@@ -77,21 +77,25 @@ def final_runs(lines: list[str]) -> dict[tuple[str, int], int]:
 
     A report was delivered (Ray Tune took it) when its ``ctx.report`` returned, or when a later run
     restored the checkpoint that rode with it (a trial that the scheduler pauses or stops right
-    after a report never returns from it, yet the report was taken). A trial's last run is the
+    after a report never returns from it, yet the report was taken). A checkpoint of another
+    trial's run (PBT's exploit) says nothing of this trial's reports. A trial's last run is the
     token of its last ``start`` line; its reports stand. Below the first iteration it started (it
     restored a checkpoint there), the latest delivered report of an earlier run stands.
     """
     last: dict[str, int] = {}
     first: dict[tuple[str, int], int] = {}
     delivered: list[tuple[str, int, int]] = []
+    trial_of: dict[int, str] = {}  # run token -> its trial
     for line in lines:
         fields = line.split(",")
         if len(fields) == 4 and fields[0] == "start":
             trial_id, iteration, token = fields[1], int(fields[2]), int(fields[3])
             first.setdefault((trial_id, token), iteration)
             last[trial_id] = token
+            trial_of[token] = trial_id
         elif len(fields) == 4 and fields[0] == "restored":
-            delivered.append((fields[1], int(fields[2]), int(fields[3])))
+            if trial_of.get(int(fields[3])) == fields[1]:
+                delivered.append((fields[1], int(fields[2]), int(fields[3])))
         elif len(fields) == 3:
             delivered.append((fields[0], int(fields[1]), int(fields[2])))
     truth: dict[tuple[str, int], int] = {}

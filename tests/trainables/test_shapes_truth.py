@@ -19,3 +19,12 @@ def test_the_final_run_stands_and_restores_fill_in_below_it() -> None:
 def test_a_trial_that_never_checkpoints_keeps_only_its_last_runs_reports() -> None:
     lines = ["start,t,1,7", "t,1,7", "start,t,2,7", "start,t,1,8", "t,1,8", "start,t,2,8", "t,2,8"]
     assert final_runs(lines) == {("t", 1): 8, ("t", 2): 8}
+
+
+def test_a_checkpoint_cloned_from_another_trial_says_nothing_of_this_trials_reports() -> None:
+    lines = [
+        "start,a,1,1", "a,1,1", "start,a,2,1", "a,2,1",  # the donor reports 1 and 2
+        "start,b,1,2", "b,1,2", "start,b,2,2",  # b reports 1; its report of 2 never returns
+        "restored,b,2,1", "start,b,3,3", "b,3,3",  # PBT: b continues from a's checkpoint at 2
+    ]  # fmt: skip
+    assert final_runs(lines) == {("a", 1): 1, ("a", 2): 1, ("b", 1): 2, ("b", 3): 3}
