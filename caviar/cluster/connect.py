@@ -32,7 +32,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from caviar.cluster import compat, worker_path
-from caviar.errors import SpecError
+from caviar.errors import SpecError, SweepFailed
 from caviar.tune.environment import scoped_environ
 
 PROBE_TIMEOUT_S = 3.0
@@ -198,15 +198,32 @@ def _connect(ray: Any, address: str | None, num_cpus: int | None) -> Iterator[st
                 logging_level=logging.ERROR,
                 runtime_env=runtime_env(),
             )
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise SpecError(
-            "--address", f"cannot connect to Ray at {address!r}: {_first_line(error)}"
-        ) from None
+    except Exception as error:
+        if address is None:
+            ray.shutdown()  # whatever of it did start
+            raise SweepFailed(embedded_start_failed(error)) from None
+        if isinstance(error, (ConnectionError, RuntimeError, ValueError)):
+            raise SpecError(
+                "--address", f"cannot connect to Ray at {address!r}: {_first_line(error)}"
+            ) from None
+        raise
     try:
         yield describe(context, embedded=address is None)
     finally:
         ray.shutdown()
         sys.stdout.flush()
+
+
+def embedded_start_failed(error: BaseException) -> str:
+    """The line for an embedded Ray that did not start. Ray raises what it meets (a bare
+    Exception when its raylet misses the 30 s start-up wait on a loaded machine, an OSError for a
+    RAY_TMPDIR it cannot write), none of it the user's spec."""
+    where = os.environ.get("RAY_TMPDIR") or "the system's temporary directory"
+    return (
+        f"the embedded Ray did not start ({type(error).__name__}: {_first_line(error)}); "
+        f"check that {where} is a writable directory, and retry on a less loaded machine, or "
+        "start Ray with `ray start --head` and pass --address auto"
+    )
 
 
 class RayStart:

@@ -116,3 +116,26 @@ def test_ctrl_c_while_ray_starts_exits_130_and_leaves_no_ray(tmp_path: Path, ray
     assert "Traceback" not in err
     assert not none_left(ray_tmp)
     assert not list((tmp_path / "results").rglob("*.parquet"))
+
+
+def test_a_ray_that_cannot_start_is_one_line_exit_1_and_nothing_written(
+    tmp_path: Path, ray_tmp: Path
+) -> None:
+    """Ray's own start-up failures (here: its temporary directory is a file; on a loaded machine,
+    a raylet that misses Ray's 30 s wait) are no bad input of the user's, and no traceback."""
+    ray_tmp.write_text("a file where Ray wants a directory")
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(small_spec(tmp_path)))
+    done = subprocess.run(
+        [sys.executable, "-m", "caviar.cli", "run", str(tmp_path / "spec.yaml")],
+        env=env_for(ray_tmp),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("caviar: error: the embedded Ray did not start (NotADirectoryError")
+    assert str(ray_tmp) in lines[0]  # it names the directory to check
+    assert not (tmp_path / "results").exists()
+    assert not none_left(ray_tmp)
