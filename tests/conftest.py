@@ -7,7 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,24 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def kill_when(
+    process: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    what: str,
+    timeout: float = 240,
+    poll_s: float = 0.05,
+) -> None:
+    """SIGKILL the command's whole session as soon as ``ready()`` holds. Fails when the command
+    ends first, or when ``ready`` does not hold within ``timeout`` (``what`` names it)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert process.poll() is None, f"the command ended before {what}"
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
+        time.sleep(poll_s)
+    assert process.poll() is None, f"the command ended before it could be killed ({what})"
+    kill_session(process)
 
 
 def kill_session(process: subprocess.Popen[bytes]) -> None:

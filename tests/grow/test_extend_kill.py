@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 import yaml
 
 import caviar
-from tests.conftest import kill_session
+from tests.conftest import kill_when
 from tests.results.killable import GROUND_TRUTH_ENV, killable_spec
 from tests.tune.test_kill_resume import log_lines, snapshot_statuses
 
@@ -61,13 +60,8 @@ def test_kill_9_during_extend_then_resume(tmp_path: Path, search: dict[str, Any]
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 240
     # Kill once Tune's saved snapshot lists a new trial.
-    while process.poll() is None and not set(snapshot_statuses(sweep)) - old:
-        assert time.monotonic() < deadline, "no new trial appeared in time"
-        time.sleep(0.05)
-    assert process.poll() is None, "the extension ended before it could be killed"
-    kill_session(process)
+    kill_when(process, lambda: bool(set(snapshot_statuses(sweep)) - old), "a new trial appeared")
     assert yaml.safe_load((sweep / "sweep.yaml").read_text()) != recorded  # the budget is raised
 
     resumed = subprocess.run(

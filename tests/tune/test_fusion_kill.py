@@ -14,7 +14,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 import yaml
 
 import caviar
-from tests.conftest import kill_session
+from tests.conftest import kill_when
 from tests.results.test_kill_resume import start
 
 EPOCHS = 8
@@ -87,12 +86,7 @@ def test_killed_and_resumed_fused_asha_sweep_cuts_the_same_members(tmp_path: Pat
     )
     rng = random.Random(int(os.environ.get("CAVIAR_TEST_KILL_SEED", "7")))
     want = rng.randint(EPOCHS, total // 2)  # rows on storage: the first bundle at least started
-    deadline = time.monotonic() + 240
-    while stored_rows(sweep) < want and process.poll() is None:
-        assert time.monotonic() < deadline, "the sweep stored too little in time"
-        time.sleep(0.1)
-    assert process.poll() is None, "the sweep ended before it could be killed"
-    kill_session(process)
+    kill_when(process, lambda: stored_rows(sweep) >= want, f"{want} rows were stored")
     assert stored_rows(sweep) < total, "killed too late: every row was stored"
 
     cli("resume", str(sweep))

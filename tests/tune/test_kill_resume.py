@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 import caviar
-from tests.conftest import kill_session
+from tests.conftest import kill_when
 from tests.results.killable import GROUND_TRUTH_ENV, killable_spec
 
 EPOCHS, TRIALS = 5, 6
@@ -78,13 +77,8 @@ def test_kill_9_mid_sweep_then_resume_finishes_without_rerunning(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 240
     # Kill as soon as Tune's saved snapshot has a finished trial (more trials are to come).
-    while not finished_trials(sweep) and process.poll() is None:
-        assert time.monotonic() < deadline, "no trial finished in time"
-        time.sleep(0.1)
-    assert process.poll() is None, "the sweep ended before it could be killed"
-    kill_session(process)
+    kill_when(process, lambda: bool(finished_trials(sweep)), "a trial finished")
     finished = finished_trials(sweep)
     before = len(log_lines(ground_truth))
     assert 0 < len(finished) < TRIALS

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 import caviar
-from tests.conftest import kill_session
+from tests.conftest import kill_when
 from tests.results.test_kill_resume import start
 
 X = "grid(0.5, 0.1, 0.9, 0.3, 0.7, 0.0, 0.8, 0.2)"
@@ -87,12 +87,7 @@ def killed_once_and_resumed(
     truth = tmp_path / f"{name}.truth"
     process = start(["run", str(path), "--num-cpus", "2"], dict(os.environ))
     want = random.Random(seed).randint(8, 20)
-    deadline = time.monotonic() + 240
-    while reports(truth) < want and process.poll() is None:
-        assert time.monotonic() < deadline, "the sweep reported too little in time"
-        time.sleep(0.05)
-    assert process.poll() is None, "the sweep ended before it could be killed"
-    kill_session(process)
+    kill_when(process, lambda: reports(truth) >= want, f"{want} reports were made")
     sweep = tmp_path / "results" / name
     resumed = cli("resume", str(sweep), timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -169,13 +164,15 @@ def test_killed_and_resumed_pbt_continues_its_perturbation_history(tmp_path: Pat
     sweep = tmp_path / "results" / "pbt"
     process = start(["run", str(path), "--num-cpus", "2"], dict(os.environ))
     rng = random.Random(int(os.environ.get("CAVIAR_TEST_KILL_SEED", "11")))
-    deadline = time.monotonic() + 240
-    while process.poll() is None and pbt_history(sweep)["perturbations"] < 1:
-        assert time.monotonic() < deadline, "PBT perturbed nothing in time"
-        time.sleep(0.2)
-    time.sleep(rng.uniform(0.0, 1.0))
-    assert process.poll() is None, "the sweep ended before it could be killed"
-    kill_session(process)
+    pause = rng.uniform(0.0, 1.0)
+    perturbed_at: list[float] = []
+
+    def perturbed_a_while_ago() -> bool:  # a random moment after PBT's first perturbation
+        if not perturbed_at and pbt_history(sweep)["perturbations"] >= 1:
+            perturbed_at.append(time.monotonic())
+        return bool(perturbed_at) and time.monotonic() >= perturbed_at[0] + pause
+
+    kill_when(process, perturbed_a_while_ago, "PBT perturbed a trial", poll_s=0.2)
     before = pbt_history(sweep)  # what the resume restores
     assert before["perturbations"] >= 1
     resumed = cli("resume", str(sweep), timeout=300)
