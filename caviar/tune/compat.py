@@ -13,6 +13,11 @@ The names, and why caviar needs each:
   (``hyperband_first_milestones``).
 * ``AsyncHyperBandScheduler._trial_info``: the fused sweep's ASHA forgets a bundle trial it never
   scheduled (``asha_forget``).
+* ``HyperBandScheduler._hyperbands`` and ``hyperband._Bracket.finished``/``current_trials``/
+  ``cleanup_full``: a finished bracket whose paused trials Ray never stopped is ended
+  (``end_finished_brackets``).
+* ``HyperBandScheduler._trial_info`` and ``hyperband._Bracket._live_trials``: restored brackets
+  are brought in step with the restored trial list (``reconcile_hyperband``).
 * ``MedianStoppingRule._results``: a restarted trial's history is cut back (``median_history``).
 * ``train._internal.session._FutureTrainingResult`` and ``PopulationBasedTraining._trial_state``:
   a checkpoint PBT asked a trial for, still being saved when the state was saved, is a future of
@@ -57,6 +62,48 @@ def hyperband_first_milestones(max_t: int, reduction_factor: float) -> list[int]
 def asha_forget(scheduler: Any, trial_id: str) -> None:
     """Drop ``trial_id`` from an ASHA scheduler's trial-to-bracket map (it never reported there)."""
     scheduler._trial_info.pop(trial_id, None)
+
+
+def end_finished_brackets(scheduler: Any, tune_controller: Any) -> bool:
+    """Stop the paused trials of every finished HyperBand bracket with no trial running; whether
+    any was stopped.
+
+    Ray stops them only while it processes a result (``_process_bracket``). A trial whose last
+    result came with ``done`` (its function returned as Tune fetched the result) reaches the
+    scheduler through ``on_trial_complete`` alone, and ``on_trial_remove`` skips a bracket that has
+    finished: the trials paused at its last milestone then wait forever, and Tune's loop spins.
+    """
+    from ray.tune.experiment import Trial
+
+    ended = False
+    for band in scheduler._hyperbands:
+        for bracket in band:
+            if bracket is None or not bracket.finished():
+                continue
+            statuses = {trial.status for trial in bracket.current_trials()}
+            if Trial.PAUSED in statuses and Trial.RUNNING not in statuses:
+                bracket.cleanup_full(tune_controller)
+                ended = True
+    return ended
+
+
+def reconcile_hyperband(scheduler: Any) -> None:
+    """Bring HyperBand's restored brackets in step with the restored trial list, the truth.
+
+    Tune's snapshot is several files written one after another, so after a kill -9 the
+    scheduler's state can be ahead of the trial list (a trial the bracket already let go, that
+    the list still has to run: its first result failed Ray's ``assert trial in
+    self._live_trials``) or behind it (a trial the list has finished, still live in its bracket:
+    the bracket waited for it forever). A trial to run is live in its bracket again, from its
+    start; a finished one is not.
+    """
+    finished = ("TERMINATED", "ERROR")
+    for trial, (bracket, _) in scheduler._trial_info.items():
+        live = trial in bracket._live_trials
+        if trial.status in finished and live:
+            bracket.cleanup_trial(trial)
+        elif trial.status not in finished and not live:
+            bracket._live_trials[trial] = None
 
 
 def median_history(scheduler: Any) -> dict[Any, list[dict[str, Any]]]:

@@ -11,12 +11,15 @@ save, still in flight when the state was saved, was a future of the driver that 
 PBT takes that trial's last checkpoint instead (else its exploits of that trial would fail on the
 dead future and be skipped).
 
-Two more things make a resumed sweep decide as an uninterrupted one would:
+Three more things make a resumed sweep decide as an uninterrupted one would:
 
 * Restored trials that the saved state already knows are not added to the scheduler again. Adding
   them is what makes Ray's HyperBand spin forever after a resume (ray-project/ray#30838): finished
   trials land in fresh brackets as members that never report, so the bracket never completes.
   Finished trials the state does not know are not added either: there is nothing to schedule.
+* HyperBand's brackets are brought in step with the restored trial list (Tune's snapshot files
+  can be torn by a kill -9): a trial the list still has to run is live in its bracket again, a
+  finished one is not (``compat.reconcile_hyperband``).
 * A trial that restarts from an earlier iteration (from scratch with no checkpoint, or from an
   older checkpoint) reports iterations the scheduler saw before; the median rule's history of that
   trial is cut back to before them, so they are not counted twice.
@@ -34,7 +37,12 @@ from typing import Any
 
 from ray import cloudpickle
 from ray.tune.experiment import Trial
-from ray.tune.schedulers import MedianStoppingRule, PopulationBasedTraining, TrialScheduler
+from ray.tune.schedulers import (
+    HyperBandScheduler,
+    MedianStoppingRule,
+    PopulationBasedTraining,
+    TrialScheduler,
+)
 from ray.tune.search import SearchGenerator
 
 from caviar.search.plan import SearchPlan
@@ -135,6 +143,8 @@ class ResumableScheduler(SchedulerWrapper):
         self.inner.__dict__.update(attributes)
         if isinstance(self.inner, PopulationBasedTraining):
             _settle_pending_saves(self.inner)
+        if isinstance(self.inner, HyperBandScheduler):
+            compat.reconcile_hyperband(self.inner)
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
         if self._pending is not None:

@@ -1,9 +1,12 @@
 """The spec's ``scheduler:`` as one of Ray Tune's own early-stopping schedulers.
 
-Everything is Ray's: ASHA, HyperBand, the median stopping rule and PBT. caviar adds two small
+Everything is Ray's: ASHA, HyperBand, the median stopping rule and PBT. caviar adds three small
 pieces around them: PBT's explore step perturbs each hyperparameter on its own scale and within its
-bounds (``SpaceExplorer``, Ray's documented ``custom_explore_fn`` hook), and confirmation trials
-(``confirm:``) bypass early stopping (``ConfirmationPassThrough``) so they all train to the end.
+bounds (``SpaceExplorer``, Ray's documented ``custom_explore_fn`` hook), confirmation trials
+(``confirm:``) bypass early stopping (``ConfirmationPassThrough``) so they all train to the end,
+and a HyperBand bracket that finished without stopping the trials it had paused stops them
+(``BracketEnd``; Ray's keeps them paused when its last other trial completes, and the sweep
+never ends).
 Every wrapper is a ``caviar.tune.wrappers.SchedulerWrapper``.
 """
 
@@ -34,6 +37,7 @@ from caviar.tune.wrappers import SchedulerWrapper, ray_scheduler
 
 __all__ = [
     "TIME_ATTR",
+    "BracketEnd",
     "ConfirmationPassThrough",
     "SchedulerStateCallback",
     "SpaceExplorer",
@@ -57,6 +61,8 @@ def build_scheduler(
     scheduler = _ray_scheduler(spec, space, seed)
     if spec.name != "fifo":
         scheduler = ResumableScheduler(scheduler)
+    if spec.name == "hyperband":
+        scheduler = BracketEnd(scheduler)
     if confirm and spec.name != "fifo":
         return ConfirmationPassThrough(scheduler)
     return scheduler
@@ -186,6 +192,18 @@ class SpaceExplorer:
             elif new.get(name) is None:
                 new[name] = param.distribution.sample_one(self.rng)
         return new
+
+
+class BracketEnd(SchedulerWrapper):
+    """HyperBand whose brackets always end: when Tune looks for a trial to run and HyperBand has
+    none, a finished bracket's paused trials are stopped, as Ray stops them when the bracket
+    finishes on a result (see ``compat.end_finished_brackets``)."""
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
+        chosen = super().choose_trial_to_run(tune_controller)
+        if chosen is None and compat.end_finished_brackets(ray_scheduler(self), tune_controller):
+            chosen = super().choose_trial_to_run(tune_controller)
+        return chosen
 
 
 def is_confirmation(trial: Trial) -> bool:

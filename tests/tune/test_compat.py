@@ -182,3 +182,14 @@ def compat_signature(function: object) -> list[str]:
     except (TypeError, ValueError):  # a Cython function without a signature: its docstring
         doc = getattr(function, "__doc__", "") or ""
         return [name for name in ("ignore_auth_mode",) if name in doc]
+
+
+def test_hyperband_brackets_can_be_ended() -> None:
+    from ray.tune.schedulers import HyperBandScheduler
+    from ray.tune.schedulers.hyperband import _Bracket
+
+    scheduler = HyperBandScheduler(max_t=6, reduction_factor=2)
+    assert isinstance(scheduler._hyperbands, list)
+    assert all(callable(getattr(_Bracket, name)) for name in ("finished", "current_trials"))
+    assert list(inspect.signature(_Bracket.cleanup_full).parameters) == ["self", "tune_controller"]
+    assert compat.end_finished_brackets(scheduler, None) is False  # no bracket yet

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from ray.tune.experiment import Trial
 from ray.tune.schedulers import (
     AsyncHyperBandScheduler,
     FIFOScheduler,
     HyperBandScheduler,
     MedianStoppingRule,
     PopulationBasedTraining,
+    TrialScheduler,
 )
 
 from caviar.search_spaces import Space, integer, loguniform, pow2, reverse_loguniform, uniform
@@ -199,3 +201,98 @@ def test_pbt_history_restored_into_the_new_trial_objects_of_a_resume() -> None:
     assert restored._trial_state[after[2]].last_checkpoint is after[2].checkpoint
     assert restored._custom_explore_fn.rng.bit_generator.state == moved  # not restarted
     assert SpaceExplorer(space, ("lr",)).rng.bit_generator.state != moved
+
+
+class _Controller:
+    """The one call of Tune's controller that HyperBand makes here: ``stop_trial``."""
+
+    def __init__(self) -> None:
+        self.stopped: list[str] = []
+
+    def stop_trial(self, trial: Trial) -> None:
+        self.stopped.append(trial.trial_id)
+        trial.status = Trial.TERMINATED
+
+
+def _last_trial_completes_with_done(scheduler: TrialScheduler) -> tuple[Trial, _Controller]:
+    """Four trials in HyperBand's first bracket (max_t 6, factor 2: no halving, all run to 6).
+    The first reaches 6 and is paused for the others; each other trial's last result comes with
+    ``done`` (its function returned as Tune fetched it), which Tune hands to
+    ``on_trial_complete`` only. Returns the paused trial and the controller."""
+    scheduler.set_search_properties("score", "max")
+    controller = _Controller()
+    trials = [Trial("t", config={}, trial_id=f"t{k}", stub=True) for k in range(4)]
+    for trial in trials:
+        scheduler.on_trial_add(controller, trial)
+        trial.status = Trial.RUNNING
+    first, *others = trials
+    for iteration in range(1, 7):
+        decision = scheduler.on_trial_result(
+            controller, first, {"training_iteration": iteration, "score": 1.0}
+        )
+    assert decision == TrialScheduler.PAUSE  # at the bracket's milestone, waiting for the rest
+    first.status = Trial.PAUSED
+    for trial in others:
+        for iteration in range(1, 6):
+            scheduler.on_trial_result(
+                controller, trial, {"training_iteration": iteration, "score": 0.5}
+            )
+        trial.status = Trial.TERMINATED
+        done = {"training_iteration": 6, "score": 0.5, "done": True}
+        scheduler.on_trial_complete(controller, trial, done)
+    return first, controller
+
+
+def test_a_hyperband_bracket_that_finishes_on_a_completion_stops_its_paused_trials() -> None:
+    """The fault matrix's hung resume (never-hyperband-kill9x2): Ray's HyperBand left the paused
+    trial paused once its bracket finished through on_trial_complete, and Tune spun forever."""
+    options = {"max_t": 6, "reduction_factor": 2}
+    ray = HyperBandScheduler(time_attr="training_iteration", **options)
+    paused, controller = _last_trial_completes_with_done(ray)
+    assert ray.choose_trial_to_run(controller) is None
+    assert controller.stopped == [] and paused.status == Trial.PAUSED  # Ray's own: stuck
+    scheduler = build_scheduler(scheduler_spec("hyperband", options))
+    paused, controller = _last_trial_completes_with_done(scheduler)
+    assert controller.stopped == []  # the completion alone changes nothing, as in Ray
+    assert scheduler.choose_trial_to_run(controller) is None  # Tune looks for a trial to run
+    assert controller.stopped == [paused.trial_id] and paused.status == Trial.TERMINATED
+
+
+def test_restored_hyperband_brackets_follow_the_restored_trial_list() -> None:
+    """A torn snapshot (kill -9): the bracket state ahead of the trial list (b: let go in the
+    state, still to run in the list) and behind it (d: finished in the list, live in the state)."""
+    import pickle
+
+    from ray import cloudpickle
+
+    from caviar.tune.schedulers import SchedulerStateCallback
+
+    spec = scheduler_spec("hyperband", {"max_t": 6, "reduction_factor": 2})
+    running = build_scheduler(spec)
+    running.set_search_properties("score", "max")
+    controller = _Controller()
+    trials = {k: Trial("t", config={}, trial_id=k, stub=True) for k in "abcd"}
+    for trial in trials.values():
+        running.on_trial_add(controller, trial)
+        trial.status = Trial.RUNNING
+        running.on_trial_result(controller, trial, {"training_iteration": 1, "score": 1.0})
+    trials["b"].status = Trial.PAUSED
+    controller.stop_trial(trials["b"])
+    running.on_trial_remove(controller, trials["b"])  # as Tune's stop_trial tells it
+    state = pickle.loads(pickle.dumps(SchedulerStateCallback(running).get_state()))
+
+    restored = pickle.loads(cloudpickle.dumps(build_scheduler(spec)))  # as Tuner.restore has it
+    SchedulerStateCallback(restored).set_state(state)
+    statuses = {"a": Trial.PENDING, "b": Trial.PENDING, "c": Trial.PENDING, "d": Trial.TERMINATED}
+    again = {k: Trial("t", config={}, trial_id=k, stub=True) for k in statuses}
+    for key, trial in again.items():
+        trial.status = statuses[key]
+        restored.on_trial_add(controller, trial)
+    restored.choose_trial_to_run(controller)  # the state lands on first use
+    hyperband = ray_scheduler(restored)
+    bracket, _ = hyperband._trial_info[again["a"]]
+    live = {trial.trial_id for trial in bracket._live_trials}
+    assert live == {"a", "b", "c"}  # b runs again from its start; d is done
+    assert bracket._live_trials[again["b"]] is None
+    result = {"training_iteration": 1, "score": 1.0}
+    assert restored.on_trial_result(controller, again["b"], result) == TrialScheduler.CONTINUE
