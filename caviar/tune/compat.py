@@ -87,23 +87,26 @@ def end_finished_brackets(scheduler: Any, tune_controller: Any) -> bool:
     return ended
 
 
-def reconcile_hyperband(scheduler: Any) -> None:
+def reconcile_hyperband(scheduler: Any, tune_controller: Any) -> None:
     """Bring HyperBand's restored brackets in step with the restored trial list, the truth.
 
     Tune's snapshot is several files written one after another, so after a kill -9 the
-    scheduler's state can be ahead of the trial list (a trial the bracket already let go, that
-    the list still has to run: its first result failed Ray's ``assert trial in
-    self._live_trials``) or behind it (a trial the list has finished, still live in its bracket:
-    the bracket waited for it forever). A trial to run is live in its bracket again, from its
-    start; a finished one is not.
+    scheduler's state can be ahead of the trial list or behind it. Ahead: a trial its bracket
+    had already let go (cut, or done at max_t) that the list still has to run; Ray's HyperBand
+    failed on its first result (``assert trial in self._live_trials``). It is stopped now, as the
+    bracket decided, with the rows it had stored. Behind: a trial the list has finished, still
+    live in its bracket, which then waited for it forever; it leaves the bracket.
     """
     finished = ("TERMINATED", "ERROR")
+    let_go = []
     for trial, (bracket, _) in scheduler._trial_info.items():
         live = trial in bracket._live_trials
         if trial.status in finished and live:
             bracket.cleanup_trial(trial)
         elif trial.status not in finished and not live:
-            bracket._live_trials[trial] = None
+            let_go.append(trial)
+    for trial in let_go:
+        tune_controller.stop_trial(trial)
 
 
 def median_history(scheduler: Any) -> dict[Any, list[dict[str, Any]]]:

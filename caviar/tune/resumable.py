@@ -18,8 +18,9 @@ Three more things make a resumed sweep decide as an uninterrupted one would:
   trials land in fresh brackets as members that never report, so the bracket never completes.
   Finished trials the state does not know are not added either: there is nothing to schedule.
 * HyperBand's brackets are brought in step with the restored trial list (Tune's snapshot files
-  can be torn by a kill -9): a trial the list still has to run is live in its bracket again, a
-  finished one is not (``compat.reconcile_hyperband``).
+  can be torn by a kill -9): a trial the list still has to run that its bracket had let go is
+  stopped, as the bracket decided; a finished one leaves its bracket
+  (``compat.reconcile_hyperband``).
 * A trial that restarts from an earlier iteration (from scratch with no checkpoint, or from an
   older checkpoint) reports iterations the scheduler saw before; the median rule's history of that
   trial is cut back to before them, so they are not counted twice.
@@ -122,6 +123,7 @@ class ResumableScheduler(SchedulerWrapper):
         super().__init__(inner)
         self._pending: dict[str, Any] | None = None
         self._restored: dict[str, Any] = {}
+        self._controller: Any = None  # Tune's, from the first call that brings it
 
     # Saving and restoring (called by SchedulerStateCallback with Tune's snapshot)
 
@@ -144,9 +146,10 @@ class ResumableScheduler(SchedulerWrapper):
         if isinstance(self.inner, PopulationBasedTraining):
             _settle_pending_saves(self.inner)
         if isinstance(self.inner, HyperBandScheduler):
-            compat.reconcile_hyperband(self.inner)
+            compat.reconcile_hyperband(self.inner, self._controller)
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
+        self._controller = tune_controller
         if self._pending is not None:
             if trial.trial_id in self._pending["trial_ids"]:
                 self._restored[trial.trial_id] = trial  # its place is in the saved state
