@@ -28,7 +28,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 from caviar.cluster import compat, worker_path
@@ -200,7 +200,8 @@ def _connect(ray: Any, address: str | None, num_cpus: int | None) -> Iterator[st
             )
     except Exception as error:
         if address is None:
-            ray.shutdown()  # whatever of it did start
+            with suppress(Exception):  # whatever of it did start; the start's error is the news
+                ray.shutdown()
             raise SweepFailed(embedded_start_failed(error)) from None
         if isinstance(error, (ConnectionError, RuntimeError, ValueError)):
             raise SpecError(
