@@ -38,6 +38,21 @@ def finish(callback: ParquetResultsCallback, trials: list[Trial]) -> None:
     callback.on_experiment_end(trials)
 
 
+def first_run_flushed(
+    sweep: Path, other_reports: int
+) -> tuple[ParquetResultsCallback, Trial, Trial]:
+    """Two trials on a fresh callback: ``trial`` reported 6 iterations and ``other``
+    ``other_reports``, all flushed to one part."""
+    callback = make_callback(sweep)
+    callback.setup()
+    trial, other = make_trials(2)
+    callback.on_trial_start(0, [trial, other], trial)
+    report(callback, trial, range(1, 7))
+    report(callback, other, range(1, other_reports + 1))
+    callback.flush()
+    return callback, trial, other
+
+
 def raw_keys(sweep: Path) -> list[tuple[str, int]]:
     return duckdb.sql(
         f"select trial_id, iteration from read_parquet('{sweep}/curves/*.parquet') order by all"
@@ -48,13 +63,7 @@ def test_a_restart_from_scratch_that_stops_earlier_leaves_only_its_own_rows(
     tmp_path: Path,
 ) -> None:
     sweep = tmp_path / "sweep"
-    callback = make_callback(sweep)
-    callback.setup()
-    trial, other = make_trials(2)
-    callback.on_trial_start(0, [trial, other], trial)
-    report(callback, trial, range(1, 7))  # first run: 6 iterations, flushed
-    report(callback, other, range(1, 4))
-    callback.flush()
+    callback, trial, other = first_run_flushed(sweep, other_reports=3)  # first run: 6 iterations
     report(callback, trial, range(1, 4), offset=10.0)  # restarted from scratch, stopped at 3
     callback.flush()
     mid = caviar.read_curves(str(sweep))  # before any compaction: tombstones already hidden
@@ -123,13 +132,7 @@ def test_a_row_reported_again_after_a_big_part_is_stored_once_in_the_files(
     # The first part is much bigger than the second, so tiered compaction never merges the two:
     # the end of the sweep must still rewrite the older part without the replaced rows.
     sweep = tmp_path / "sweep"
-    callback = make_callback(sweep)
-    callback.setup()
-    trial, other = make_trials(2)
-    callback.on_trial_start(0, [trial, other], trial)
-    report(callback, trial, range(1, 7))
-    report(callback, other, range(1, 41))
-    callback.flush()
+    callback, trial, other = first_run_flushed(sweep, other_reports=40)
     report(callback, trial, range(4, 5), offset=10.0)  # paused after 4, restored at 3 (PBT)
     callback.flush()
     report(callback, trial, range(5, 7), offset=10.0)
