@@ -62,7 +62,7 @@ def compact(
     big_rows: int = BIG_PART_ROWS,
 ) -> CompactionReport:
     """Drop other trials' rows (``keep_trials``, the end of a sweep: then also the rows a newer
-    part replaces), then merge each run of small parts."""
+    part replaces), then merge each run of small parts (at the end of a sweep, all of them)."""
     try:
         if keep_trials is not None:
             _drop_other_trials(store, report, set(keep_trials))
@@ -71,7 +71,8 @@ def compact(
         for part in parts:
             if part.rows is None and not repair:
                 report.skipped.append(part.path)
-        for run in choose_runs(parts, repair, big_rows):
+        final = keep_trials is not None
+        for run in choose_runs(parts, repair, big_rows, final=final):
             # Tombstones (rows superseded by a restart) may go only where no older part is left
             # that holds the rows they cancel: in a merge that starts at the oldest part.
             oldest = run[0].sequence == parts[0].sequence and not report.skipped
@@ -81,13 +82,17 @@ def compact(
     return report
 
 
-def choose_runs(parts: list[Part], repair: bool, big_rows: int = BIG_PART_ROWS) -> list[list[Part]]:
+def choose_runs(
+    parts: list[Part], repair: bool, big_rows: int = BIG_PART_ROWS, final: bool = False
+) -> list[list[Part]]:
     """Contiguous runs of parts worth merging, each oldest first (newest runs first).
 
     From the newest part back, a part joins the current run while it holds at most twice the
     run's rows and the run stays within ``big_rows``; otherwise it starts the next run. A part of
     half ``big_rows`` or more is sealed (never merged again), and no run crosses it or an
     unreadable part (unless repairing: then the unreadable part's readable row groups join).
+    ``final`` (the end of a sweep, done once) drops the twice-the-rows rule, so a finished sweep
+    leaves one part per ``big_rows``, not the tiers its flushes happened to build.
     """
     runs: list[list[Part]] = []
     run: list[Part] = []
@@ -109,7 +114,8 @@ def choose_runs(parts: list[Part], repair: bool, big_rows: int = BIG_PART_ROWS) 
         if part.rows >= big_rows // 2:
             close()
             continue
-        if run and (part.rows > 2 * max(total, 1) or total + part.rows > big_rows):
+        outgrows = not final and part.rows > 2 * max(total, 1)
+        if run and (outgrows or total + part.rows > big_rows):
             close()
         run.append(part)
         total += part.rows

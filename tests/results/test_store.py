@@ -44,6 +44,22 @@ def test_2000_trials_x_20_reports_leave_a_handful_of_files(tmp_path: Path) -> No
     assert trials_frame["best_loss"].notna().all()
 
 
+def test_a_finished_sweep_leaves_one_curves_part_whatever_its_flushes_were(tmp_path: Path) -> None:
+    # Flushes of 5 rows and then 1: too unequal for a tier to merge while the sweep runs
+    callback = make_callback(tmp_path / "s", flush_rows=5, flush_seconds=1e9)
+    callback.setup()
+    trials = make_trials(3)
+    list(drive(callback, trials, range(1, 3)))
+    callback.flush()
+    store = SweepStore.at(str(tmp_path / "s"))
+    assert len(store.curve_parts()) == 2
+    for trial in trials:
+        trial.status = Trial.TERMINATED
+    callback.on_experiment_end(trials)
+    assert len(store.curve_parts()) == 1
+    assert len(caviar.read_curves(str(tmp_path / "s"))) == 6
+
+
 def test_replayed_iterations_land_once_and_the_later_report_wins(tmp_path: Path) -> None:
     callback = make_callback(tmp_path / "s", flush_rows=3, flush_seconds=1e9)
     callback.setup()
