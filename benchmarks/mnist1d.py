@@ -39,6 +39,7 @@ import yaml
 from benchmarks.anytime import Run, plot
 from benchmarks.anytime_trainables import TEST_KEY
 from benchmarks.common import (
+    CLAIMS_FAILED,
     ROOT,
     caviar_command,
     emit,
@@ -66,7 +67,6 @@ from benchmarks.modes import (
 )
 from benchmarks.problems import PROBLEMS, SHAPES, Problem, write_tables
 
-CLAIMS_FAILED = 3
 INTERRUPTED = 130
 PAPER_BUDGET_S = 300.0  # the cnn's 94% must come within a 5-minute budget
 
@@ -83,13 +83,12 @@ def launch(command: list[str], log: Path) -> tuple[float, float, int]:
     return launched, time.time() - launched, done.returncode
 
 
-def _seconds(column: pd.Series) -> pd.Series:
+def seconds_since_epoch(column: pd.Series) -> pd.Series:
+    """Seconds since the epoch. A datetime column keeps Parquet's unit (curves' ``timestamp`` is
+    in microseconds), so it is converted by date arithmetic, never by its raw integers."""
     if pd.api.types.is_datetime64_any_dtype(column):
-        return (
-            column.astype("int64") / 1e9
-            if column.dt.tz is None
-            else column.dt.tz_convert("UTC").astype("int64") / 1e9
-        )
+        utc = column.dt.tz_localize("UTC") if column.dt.tz is None else column.dt.tz_convert("UTC")
+        return (utc - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
     return column.astype(float)
 
 
@@ -121,7 +120,7 @@ def read_caviar(sweep: Path, launched: float, wall: float) -> Run:
     if "wall_clock" in curves:
         t = curves["wall_clock"].astype(float) - launched
     elif "timestamp" in curves:
-        t = _seconds(curves["timestamp"]) - launched
+        t = seconds_since_epoch(curves["timestamp"]) - launched
     else:
         t = pd.Series(wall, index=curves.index)
         notes.append("curves carry no wall-clock time: every result is placed at the process end")
@@ -129,8 +128,14 @@ def read_caviar(sweep: Path, launched: float, wall: float) -> Run:
     if test is None:  # the built-in trainable itself (fused): caviar's own score of its winner
         test = pd.Series(float("nan"), index=curves.index)
         if own == own:
-            test.loc[curves[curves["trial_id"] == scored_trial].index] = own
-            notes.append("test accuracy: caviar's own test score of its selected trial, at the end")
+            # On the one row that selection picks for that trial (its best val_accuracy), not on
+            # its earlier epochs: those were worse models than the one scored.
+            mine = curves[curves["trial_id"] == scored_trial]["val_accuracy"]
+            test.loc[mine.idxmax()] = own
+            notes.append(
+                "test accuracy: caviar's own test score of its selected trial (scored once, at "
+                "the end), placed at that trial's best val_accuracy report"
+            )
         else:
             notes.append("no test score: this caviar writes no test_accuracy for its best trial")
     frame = pd.DataFrame(
@@ -180,7 +185,9 @@ def run_one(
 
 
 def _tail(log: Path, lines: int = 6) -> str:
-    return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
+    """The log's last lines on one line, paths shown relative to the checkout (for RESULTS.md)."""
+    text = log.read_text(errors="replace").replace(f"{ROOT}/", "")
+    return " | ".join(text.strip().splitlines()[-lines:])
 
 
 def run_problem(

@@ -18,7 +18,7 @@ import pytest
 
 from benchmarks.anytime import Run
 from benchmarks.anytime_trainables import caviar_cnn, caviar_mlp, train_builtin
-from benchmarks.mnist1d import own_test_score
+from benchmarks.mnist1d import own_test_score, seconds_since_epoch
 from benchmarks.modes import (
     FULL,
     FUSED,
@@ -216,3 +216,11 @@ def test_no_claim_holds_for_a_recommended_mode_with_no_model_by_t() -> None:
         _mode_run(next(iter(PEERS)), 0, [(25.0, 0.8, 0.90)]),  # neither has a model by T
     ]
     assert [ok for _, ok in _claims(PROBLEMS["mnist1d"], runs, 20.0)] == [False, False]
+
+
+def test_a_parquet_timestamp_reads_as_seconds_since_the_epoch_whatever_its_unit() -> None:
+    when = pd.Series(pd.to_datetime([1_790_000_000.5], unit="s", utc=True)).astype(
+        "datetime64[us, UTC]"
+    )
+    assert seconds_since_epoch(when).tolist() == [1_790_000_000.5]
+    assert seconds_since_epoch(when.dt.tz_localize(None)).tolist() == [1_790_000_000.5]

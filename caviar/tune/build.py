@@ -19,7 +19,7 @@ from caviar.search.streams import SEED_KEY, total_trials
 from caviar.search_spaces import Space
 from caviar.spec.model import ConfirmSpec, SearchSpec, SweepSpec
 from caviar.tune.callbacks_results import ParquetResultsCallback
-from caviar.tune.limits import NonFiniteMetricStopper, with_time_limit
+from caviar.tune.limits import NonFiniteMetricStopper, UnstartedTrialDirs, with_time_limit
 from caviar.tune.optuna_search import optuna_searcher
 from caviar.tune.progress import ProgressCallback
 from caviar.tune.resolved import spec_yaml
@@ -81,6 +81,7 @@ def build_tuner(spec: SweepSpec, store: SweepStore, show_progress: bool, warm: A
             )
         ),
         SchedulerStateCallback(scheduler),
+        UnstartedTrialDirs(),
         *logger_callbacks(spec),
     ]
     if show_progress:

@@ -33,6 +33,9 @@ The names, and why caviar needs each:
   samplers inside Ray domains (``numpy_rng``, ``call_sampler``).
 * ``Tuner._local_tuner._tune_config``: the TuneConfig of a restored Tuner, which ``caviar
   extend``/``continue`` change (``restored_tune_config``).
+* ``Trial.storage.trial_dir_name`` and ``Trial.init_local_path``: a trial the sweep ended before
+  it started gets its directory name, without which Tune's ResultGrid fails at the end of ``fit``
+  (``name_trial_dir``).
 * An attribute set on a ``Trial``: why caviar stopped it, for the results table
   (``set_trial_note``, ``trial_note``); Ray's Trial has no field for a caller's notes.
 
@@ -192,6 +195,16 @@ def restored_tune_config(tuner: Any) -> Any:
             "this Ray's Tuner keeps its TuneConfig elsewhere; growing a sweep needs Ray 2.60's"
         )
     return config
+
+
+def name_trial_dir(trial: Any) -> bool:
+    """Give a trial that never started its directory name (Tune names it as the trial starts);
+    whether it had none. Ray's ``Trial.path`` raises for a trial without one, and the ResultGrid
+    that ``Tuner.fit`` returns reads the path of every trial."""
+    if trial.storage.trial_dir_name:
+        return False
+    trial.init_local_path()
+    return True
 
 
 def set_trial_note(trial: Any, name: str, value: Any) -> None:

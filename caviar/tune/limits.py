@@ -20,6 +20,7 @@ import math
 import time
 from typing import Any
 
+from ray.tune import Callback
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.stopper import Stopper
@@ -109,6 +110,17 @@ class NonFiniteMetricStopper(Stopper):  # type: ignore[misc]
 
     def stop_all(self) -> bool:
         return False
+
+
+class UnstartedTrialDirs(Callback):  # type: ignore[misc]
+    """Trials the sweep ended before they started (its time budget ran out, it was stopped, or
+    HyperBand held them PENDING for a later bracket) get their directory name before Tune builds
+    the ResultGrid, which otherwise fails on the first of them ('Should not access trial_fs_path
+    without setting trial_dir_name'), losing the end of the sweep."""
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        for trial in trials:
+            compat.name_trial_dir(trial)
 
 
 def with_time_limit(scheduler: TrialScheduler, limit_s: float | None) -> TrialScheduler:

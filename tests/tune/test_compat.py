@@ -138,6 +138,20 @@ def test_notes_on_a_trial() -> None:
     assert Trial.PAUSED == PAUSED  # the status caviar continue writes into Tune's snapshot
 
 
+@pytest.mark.xdist_group("ray")
+def test_a_trial_that_never_started_gets_the_directory_name_its_path_needs(
+    tmp_path: Path, ray_local: None
+) -> None:
+    from ray.train._internal.storage import StorageContext
+
+    storage = StorageContext(storage_path=str(tmp_path), experiment_dir_name="sweep")
+    trial = Trial("__fake", config={}, storage=storage, stub=True)
+    with pytest.raises(RuntimeError, match="trial_dir_name"):
+        _ = trial.path  # what Tune's ResultGrid reads for every trial at the end of fit
+    assert compat.name_trial_dir(trial)
+    assert trial.path and not compat.name_trial_dir(trial)  # once named, left as it is
+
+
 def test_cluster_bootstrap_address() -> None:
     from ray._private import services
 
